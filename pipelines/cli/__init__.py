@@ -1,0 +1,77 @@
+"""The `pantau` command: one CLI, composable stages.
+
+Each area registers its subcommands from its own module (`register(subparsers)`); every
+command's handler takes the parsed args and returns an exit code. Only here are errors turned
+into one-line messages: a `PantauError` prints `pantau: error: ...` and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from triage.errors import PantauError
+
+# Modules that contribute subcommands, in the order `pantau --help` lists them.
+COMMAND_MODULES = (
+    "pipelines.cli.core",
+    "pipelines.cli.models_cmd",
+    "pipelines.cli.privacy_cmd",
+    "pipelines.cli.virality_cmd",
+    "pipelines.cli.queue_cmd",
+    "pipelines.cli.collect_cmd",
+    "pipelines.cli.web_cmd",
+)
+
+log = logging.getLogger("pantau")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(
+        prog="pantau",
+        description="Pantau: social-media complaint monitoring and triage for Indonesian public services.",
+    )
+    parser.add_argument("--config", help="config file (default: ./pantau.toml or $PANTAU_CONFIG)")
+    parser.add_argument("--database-url", help="database URL (default: $PANTAU_DATABASE_URL or SQLite under the data folder)")
+    parser.add_argument("--data-dir", help="data folder for the SQLite file and logs (default: ./var)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("--log-format", choices=("text", "json"), help="log line format on stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue  # an area not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    from pipelines.logs import setup_logging
+
+    setup_logging(verbosity=args.verbose, fmt=args.log_format)
+    try:
+        return int(args.handler(args) or 0)
+    except PantauError as exc:
+        print(f"pantau: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pantau: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

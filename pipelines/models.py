@@ -1,0 +1,115 @@
+"""Model artifacts on disk: `models/<name>/<version>/` with the skops file, metadata and card.
+
+`models/production.json` names the version of each model that triage serves; `promote` is the
+only thing that changes it. Loading checks the scikit-learn version the artifact was trained
+with and refuses a mismatch, and only unpickles the types listed in TRUSTED_TYPES.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import sklearn
+import skops.io as sio
+
+from triage.classify import MODEL_NAMES, Classifier
+from triage.errors import PantauError
+
+MODEL_FILE = "model.skops"
+PRODUCTION_FILE = "production.json"
+# Types beyond skops' defaults that our pipelines contain; nothing else is loaded.
+TRUSTED_TYPES = [
+    "triage.classify.TextNormalizer",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "numpy.float32",
+    "numpy.dtype",
+]
+
+
+class ModelError(PantauError):
+    """A model artifact is missing, untrusted or incompatible."""
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def save_artifact(
+    models_dir: Path, name: str, version: str, pipeline: Any, metadata: Mapping[str, Any], card: str
+) -> Path:
+    """Write one artifact folder; refuses to overwrite an existing version."""
+    folder = Path(models_dir) / name / version
+    if folder.exists():
+        raise ModelError(f"model {name}/{version} already exists; versions are immutable")
+    folder.mkdir(parents=True)
+    sio.dump(pipeline, folder / MODEL_FILE, compression=8, compresslevel=9)
+    meta = {
+        **metadata,
+        "name": name,
+        "version": version,
+        "sklearn_version": sklearn.__version__,
+        "python_version": platform.python_version(),
+    }
+    (folder / "metadata.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    (folder / "MODEL_CARD.md").write_text(card)
+    return folder
+
+
+def read_metadata(models_dir: Path, name: str, version: str) -> dict[str, Any]:
+    path = Path(models_dir) / name / version / "metadata.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ModelError(f"model {name}/{version} not found under {models_dir}") from None
+
+
+def load_pipeline(models_dir: Path, name: str, version: str) -> Any:
+    meta = read_metadata(models_dir, name, version)
+    trained = meta.get("sklearn_version", "?")
+    if _minor(trained) != _minor(sklearn.__version__):
+        raise ModelError(
+            f"model {name}/{version} was trained with scikit-learn {trained} but "
+            f"{sklearn.__version__} is installed: install scikit-learn=={trained} "
+            "(see requirements.lock) or retrain with `pantau train`"
+        )
+    path = Path(models_dir) / name / version / MODEL_FILE
+    untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
+    if untrusted:
+        raise ModelError(f"model {name}/{version} holds untrusted types: {sorted(untrusted)}")
+    return sio.load(path, trusted=TRUSTED_TYPES)
+
+
+def production_versions(models_dir: Path) -> dict[str, str]:
+    path = Path(models_dir) / PRODUCTION_FILE
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ModelError(
+            f"no production models: {path} is missing (run `pantau train --promote`)"
+        ) from None
+    missing = [n for n in MODEL_NAMES if n not in data]
+    if missing:
+        raise ModelError(f"{path} names no version for: {', '.join(missing)}")
+    return {n: str(data[n]) for n in MODEL_NAMES}
+
+
+def promote(models_dir: Path, versions: Mapping[str, str]) -> None:
+    """Make `versions` the production models (every one must exist)."""
+    for name, version in versions.items():
+        read_metadata(models_dir, name, version)
+    path = Path(models_dir) / PRODUCTION_FILE
+    current = json.loads(path.read_text()) if path.exists() else {}
+    current.update(versions)
+    path.write_text(json.dumps(dict(sorted(current.items())), indent=2) + "\n")
+
+
+def load_classifier(models_dir: Path) -> Classifier:
+    """The production classifier: loaded once per process."""
+    versions = production_versions(models_dir)
+    pipelines = {name: load_pipeline(models_dir, name, v) for name, v in versions.items()}
+    return Classifier(pipelines, {name: f"{name}/{v}" for name, v in versions.items()})

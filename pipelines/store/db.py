@@ -1,0 +1,101 @@
+"""Opening the database: engine creation, SQLite pragmas, schema migrations (Alembic)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from triage.errors import PantauError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class StoreError(PantauError):
+    """The database cannot be opened, reached or migrated."""
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    cursor.execute("PRAGMA synchronous=NORMAL")  # durable at each WAL checkpoint; safe with WAL
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")  # a second process waits instead of failing
+    cursor.close()
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine for `url`, with a clear error for an invalid URL or a missing driver."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(
+            "invalid database URL (expected e.g. sqlite:///var/pantau.db or "
+            "postgresql+psycopg://user@host/db)"
+        ) from None
+    if parsed.drivername.startswith("sqlite"):
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")  # the driver we ship
+    if not parsed.drivername.startswith("postgresql"):
+        raise StoreError(f"unsupported database {parsed.drivername!r}: use sqlite or postgresql")
+    try:
+        return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    except NoSuchModuleError:
+        raise StoreError(f"no driver for database URL scheme {parsed.drivername!r}") from None
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head() or ""
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every pending named migration, each in its own transaction."""
+    config = _alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except OperationalError as exc:
+        raise StoreError(f"cannot reach the database to migrate it: {exc.orig}") from None
+
+
+def open_database(url: str, *, migrate: bool = True) -> Engine:
+    """Engine for `url`, migrated to the newest schema when `migrate`."""
+    engine = create_db_engine(url)
+    if migrate:
+        if current_revision_safe(engine) != head_revision():
+            log.info("migrating database schema to %s", head_revision())
+            upgrade(engine)
+    return engine
+
+
+def current_revision_safe(engine: Engine) -> str | None:
+    try:
+        return current_revision(engine)
+    except OperationalError as exc:
+        raise StoreError(f"cannot reach the database: {exc.orig}") from None

@@ -1,0 +1,335 @@
+"""The triage stage: claim untriaged posts, run the pure triage core, write results and queue items.
+
+A worker claims a batch of pending posts with a lease (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so
+several workers share the work), triages the batch in memory (no database round trip per post),
+then writes the triage results, the cases and the qualifying queue items in ONE transaction:
+the queue is an outbox of the triage result, so an item is never lost between the two, and a
+post whose lease was taken over is never written twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import statistics
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, or_, select, update
+
+from pipelines.store import schema as s
+from pipelines.store.sql import insert_ignore
+from triage.agencies import Registry
+from triage.classify import Classifier, Labels
+from triage.contract import PostView, ProvenanceView, build_queue_item
+from triage.priority import DEFAULT_SEVERITY, Priority, prioritize, tier_rank
+from triage.qualify import Policies, qualifies
+from triage.records import MetricSnapshot
+from triage.text import normalize
+from triage.virality import Virality, score_virality
+
+log = logging.getLogger(__name__)
+
+BASELINE_DAYS = 7
+MIN_CASE_TOKENS = 4  # shorter texts never join others by text alone
+
+
+@dataclass
+class StageReport:
+    claimed: int = 0
+    triaged: int = 0
+    qualified: int = 0
+    enqueued: int = 0
+    cases_new: int = 0
+    seconds: float = 0.0
+    by_kind: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, other: StageReport) -> None:
+        self.claimed += other.claimed
+        self.triaged += other.triaged
+        self.qualified += other.qualified
+        self.enqueued += other.enqueued
+        self.cases_new += other.cases_new
+        self.seconds += other.seconds
+        for k, v in other.by_kind.items():
+            self.by_kind[k] += v
+
+
+@dataclass(frozen=True)
+class _Triaged:
+    row: Any
+    labels: Labels
+    agency_id: str | None
+    virality: Virality
+    priority: Priority
+    qualified: bool
+    signature: str
+
+
+_POST_COLUMNS = (
+    s.posts.c.id, s.posts.c.platform, s.posts.c.post_id, s.posts.c.url, s.posts.c.created_at,
+    s.posts.c.lang, s.posts.c.redacted_text, s.posts.c.author_pseudonym,
+    s.posts.c.author_followers, s.posts.c.author_handle, s.posts.c.redaction_counts,
+    s.posts.c.collector, s.posts.c.collector_version, s.posts.c.query, s.posts.c.fetched_at,
+    s.posts.c.raw_sha256,
+)
+
+
+def case_signature(post_key: str, redacted_text: str) -> str:
+    """Exact-duplicate key: hash of the normalised text (short texts stay on their own)."""
+    words = normalize(redacted_text).split()
+    basis = " ".join(w for w in words if not w.startswith("@")) if len(words) >= MIN_CASE_TOKENS else post_key
+    return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+class TriageStage:
+    """One worker's view of the triage stage. The classifier is loaded once by the caller."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        classifier: Classifier,
+        registry: Registry,
+        policies: Policies,
+        *,
+        clock: Callable[[], datetime],
+        severity: dict[str, float] | None = None,
+        batch_size: int = 500,
+        lease_seconds: int = 600,
+    ) -> None:
+        self.engine = engine
+        self.classifier = classifier
+        self.registry = registry
+        self.policies = policies
+        self.clock = clock
+        self.severity = severity or DEFAULT_SEVERITY
+        self.batch_size = batch_size
+        self.lease_seconds = lease_seconds
+        self._baselines: dict[str | None, float] = {}
+        self._baselines_at: datetime | None = None
+
+    # --- claiming -------------------------------------------------------------------------
+    def claim(self, now: datetime) -> list[Any]:
+        p = s.posts
+        until = now + timedelta(seconds=self.lease_seconds)
+        claimable = and_(p.c.triage_state == "pending",
+                         or_(p.c.triage_lease_until.is_(None), p.c.triage_lease_until < now))
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                picked = (select(p.c.id).where(claimable).order_by(p.c.id).limit(self.batch_size)
+                          .with_for_update(skip_locked=True).scalar_subquery())
+                rows = conn.execute(update(p).where(p.c.id.in_(picked))
+                                    .values(triage_lease_until=until).returning(*_POST_COLUMNS)).all()
+            else:
+                rows = conn.execute(select(*_POST_COLUMNS).where(claimable).order_by(p.c.id)
+                                    .limit(self.batch_size)).all()
+                if rows:
+                    conn.execute(update(p).where(p.c.id.in_([r.id for r in rows]))
+                                 .values(triage_lease_until=until))
+        return sorted(rows, key=lambda r: r.id)
+
+    # --- computing (pure core, no I/O) ------------------------------------------------------
+    def _triage(self, rows: Sequence[Any], snapshots: dict[int, list[MetricSnapshot]],
+                now: datetime) -> list[_Triaged]:
+        labels = self.classifier.predict([r.redacted_text for r in rows])
+        out = []
+        for row, lab in zip(rows, labels, strict=True):
+            match = self.registry.resolve(row.redacted_text, author_handle=row.author_handle)
+            agency = match.agency if match else None
+            agency_id = agency.id if agency else None
+            virality = score_virality(
+                row.created_at, snapshots.get(row.id, []), followers=row.author_followers,
+                baseline_eph=self._baselines.get(agency_id, self._baselines.get(None)), now=now,
+            )
+            priority = prioritize(lab, virality, created_at=row.created_at, now=now,
+                                  agency_name=agency.name if agency else None, severity=self.severity)
+            policy = self.policies.for_post(agency_id, lab.substance.label)
+            out.append(_Triaged(row, lab, agency_id, virality, priority,
+                                qualifies(lab, priority, virality, policy),
+                                case_signature(f"{row.platform}:{row.post_id}", row.redacted_text)))
+        return out
+
+    # --- writing (one transaction) ----------------------------------------------------------
+    def _write(self, conn: Connection, results: list[_Triaged], now: datetime,
+               report: StageReport) -> None:
+        p = s.posts
+        ids = [t.row.id for t in results]
+        # Posts another worker finished while our lease had expired are skipped, not redone.
+        still_pending = set(conn.execute(select(p.c.id).where(p.c.id.in_(ids),
+                                                             p.c.triage_state == "pending")).scalars())
+        results = [t for t in results if t.row.id in still_pending]
+        if not results:
+            return
+        case_ids = self._cases(conn, results, now, report)
+        conn.execute(insert_ignore(conn, s.triage_results, ["post_pk"]), [
+            {
+                "post_pk": t.row.id, "triaged_at": now,
+                "kind": t.labels.kind.label, "kind_score": t.labels.kind.score,
+                "substance": t.labels.substance.label, "substance_score": t.labels.substance.score,
+                "maladministration": t.labels.maladministration.label,
+                "maladministration_score": t.labels.maladministration.score,
+                "labels": t.labels.to_dict(), "agency_id": t.agency_id,
+                "region": (self.registry.by_id[t.agency_id].region or None) if t.agency_id else None,
+                "virality_score": t.virality.score,
+                "engagement_per_hour": t.virality.engagement_per_hour,
+                "virality": t.virality.to_dict(), "priority_score": t.priority.score,
+                "tier": t.priority.tier, "reasons": list(t.priority.reasons),
+                "models": self.classifier.versions, "qualified": t.qualified,
+            }
+            for t in results
+        ])
+        by_case: dict[int, list[int]] = defaultdict(list)
+        for t in results:
+            by_case[case_ids[t.signature]].append(t.row.id)
+        for case_id, post_ids in by_case.items():  # one UPDATE per case, not per post
+            conn.execute(update(p).where(p.c.id.in_(post_ids))
+                         .values(triage_state="done", triage_lease_until=None, case_id=case_id))
+        self._enqueue(conn, results, case_ids, now, report)
+        report.triaged += len(results)
+        for t in results:
+            report.by_kind[t.labels.kind.label] += 1
+
+    def _cases(self, conn: Connection, results: list[_Triaged], now: datetime,
+               report: StageReport) -> dict[str, int]:
+        c = s.cases
+        signatures = {t.signature for t in results}
+        existing = {sig: cid for sig, cid in conn.execute(
+            select(c.c.signature, c.c.id).where(c.c.signature.in_(signatures)))}
+        new_rows = {}
+        for t in results:
+            if t.signature not in existing and t.signature not in new_rows:
+                new_rows[t.signature] = {
+                    "signature": t.signature, "agency_id": t.agency_id,
+                    "first_seen": t.row.created_at, "last_seen": t.row.created_at, "size": 0,
+                    "engagement": 0, "tier": None, "lead_post_pk": t.row.id,
+                }
+        if new_rows:
+            inserted = conn.execute(insert_ignore(conn, c, ["signature"]), list(new_rows.values()))
+            report.cases_new += max(inserted.rowcount or 0, 0)
+            existing.update({sig: cid for sig, cid in conn.execute(
+                select(c.c.signature, c.c.id).where(c.c.signature.in_(list(new_rows))))})
+        grouped: dict[str, list[_Triaged]] = defaultdict(list)
+        for t in results:
+            grouped[t.signature].append(t)
+        for sig, members in grouped.items():
+            conn.execute(update(c).where(c.c.id == existing[sig]).values(
+                size=c.c.size + len(members),
+                engagement=c.c.engagement + sum(m.virality.engagement for m in members),
+                last_seen=max(m.row.created_at for m in members),
+            ))
+        return existing
+
+    def _enqueue(self, conn: Connection, results: list[_Triaged], case_ids: dict[str, int],
+                 now: datetime, report: StageReport) -> None:
+        q, c, p = s.queue_items, s.cases, s.posts
+        best: dict[int, _Triaged] = {}
+        for t in results:
+            if not t.qualified:
+                continue
+            report.qualified += 1
+            case_id = case_ids[t.signature]
+            if case_id not in best or t.priority.score > best[case_id].priority.score:
+                best[case_id] = t
+        if not best:
+            return
+        current = {}
+        for row in conn.execute(select(q.c.case_id, q.c.revision, q.c.tier, q.c.idempotency_key)
+                                .where(q.c.case_id.in_(list(best))).order_by(q.c.revision)):
+            current[row.case_id] = row  # the highest revision wins (ordered ascending)
+        leads = dict(conn.execute(select(c.c.id, c.c.lead_post_pk).where(c.c.id.in_(list(best)))).all())
+        lead_keys = {pk: f"{plat}:{pid}" for pk, plat, pid in conn.execute(
+            select(p.c.id, p.c.platform, p.c.post_id).where(p.c.id.in_(list(leads.values()))))}
+        rows = []
+        for case_id, t in best.items():
+            previous = current.get(case_id)
+            if previous is not None and tier_rank(t.priority.tier) >= tier_rank(previous.tier):
+                continue  # not an escalation: the consumer already has this case
+            revision = previous.revision + 1 if previous else 1
+            key = previous.idempotency_key if previous else lead_keys[leads[case_id]]
+            item = self._item(t, key, revision, f"c:{case_id}", now)
+            rows.append({
+                "item_id": item["item_id"], "idempotency_key": key, "revision": revision,
+                "case_id": case_id, "post_pk": t.row.id, "tier": t.priority.tier,
+                "priority_score": t.priority.score, "payload": item, "enqueued_at": now,
+                "status": "ready", "attempts": 0, "available_at": now,
+            })
+            if previous is not None:
+                conn.execute(update(q).where(q.c.case_id == case_id, q.c.status == "ready")
+                             .values(status="superseded"))
+            conn.execute(update(c).where(c.c.id == case_id).values(tier=t.priority.tier))
+        if rows:
+            result = conn.execute(insert_ignore(conn, q, ["idempotency_key", "revision"]), rows)
+            report.enqueued += max(result.rowcount or 0, 0)
+
+    def _item(self, t: _Triaged, key: str, revision: int, case_key: str, now: datetime) -> dict:
+        r = t.row
+        return build_queue_item(
+            item_id=str(uuid.uuid4()), idempotency_key=key, revision=revision, enqueued_at=now,
+            post=PostView(r.platform, r.post_id, r.url, r.created_at, r.lang, r.redacted_text,
+                          r.author_pseudonym, r.author_followers, r.redaction_counts or {}),
+            labels=t.labels,
+            agency=self.registry.by_id.get(t.agency_id) if t.agency_id else None,
+            virality=t.virality, priority=t.priority, case_key=case_key,
+            provenance=ProvenanceView(r.collector, r.collector_version, r.query, r.fetched_at,
+                                      r.raw_sha256),
+            models=self.classifier.versions,
+        )
+
+    # --- driving ----------------------------------------------------------------------------
+    def _refresh_baselines(self, now: datetime) -> None:
+        if self._baselines_at and now - self._baselines_at < timedelta(minutes=10):
+            return
+        tr = s.triage_results
+        since = now - timedelta(days=BASELINE_DAYS)
+        values: dict[str | None, list[float]] = defaultdict(list)
+        with self.engine.connect() as conn:
+            for agency_id, eph in conn.execute(select(tr.c.agency_id, tr.c.engagement_per_hour)
+                                               .where(tr.c.triaged_at >= since)):
+                values[agency_id].append(eph)
+                values[None].append(eph)
+        self._baselines = {k: max(statistics.median(v), 0.5) for k, v in values.items() if len(v) >= 20}
+        self._baselines_at = now
+
+    def _snapshots(self, ids: list[int]) -> dict[int, list[MetricSnapshot]]:
+        m = s.metric_snapshots
+        out: dict[int, list[MetricSnapshot]] = defaultdict(list)
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                for row in conn.execute(select(m).where(m.c.post_pk.in_(ids[start:start + 500]))
+                                        .order_by(m.c.post_pk, m.c.at)):
+                    out[row.post_pk].append(MetricSnapshot(
+                        row.at, row.reposts, row.quotes, row.replies, row.likes, row.views, row.score))
+        return out
+
+    def run_batch(self, now: datetime | None = None) -> StageReport:
+        """Claim, triage and write one batch; an empty report when nothing is pending."""
+        started = time.perf_counter()
+        now = now or self.clock()
+        report = StageReport()
+        rows = self.claim(now)
+        report.claimed = len(rows)
+        if rows:
+            self._refresh_baselines(now)
+            results = self._triage(rows, self._snapshots([r.id for r in rows]), now)
+            with self.engine.begin() as conn:
+                self._write(conn, results, now, report)
+        report.seconds = time.perf_counter() - started
+        if rows:
+            log.info("triaged batch", extra={"stage": "triage", "claimed": report.claimed,
+                                             "triaged": report.triaged, "enqueued": report.enqueued,
+                                             "seconds": round(report.seconds, 3)})
+        return report
+
+    def drain(self, now: datetime | None = None) -> StageReport:
+        """Triage until nothing is pending."""
+        total = StageReport()
+        while True:
+            report = self.run_batch(now)
+            total.add(report)
+            if report.claimed == 0:
+                return total

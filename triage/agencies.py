@@ -1,0 +1,107 @@
+"""The agency registry as data, and resolving a post to the agency it is about (pure).
+
+The registry file is read by `pipelines.registry`; this module only holds the records and the
+matching, so triage stays free of I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from triage.errors import PantauError
+
+
+class RegistryError(PantauError):
+    """The agency registry has an invalid entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    """One public body Pantau watches."""
+
+    id: str  # stable lowercase id, e.g. "pln"
+    name: str  # official name
+    substance: str  # default substance id (LABELS.md)
+    aliases: tuple[str, ...] = ()  # names people write ("pln mobile", "perusahaan listrik negara")
+    keywords: tuple[str, ...] = ()  # phrases that point to this agency ("token listrik")
+    handles: dict[str, tuple[str, ...]] = field(default_factory=dict)  # platform -> handles
+    region: str = ""  # Kemendagri region code for regional bodies, "" for national
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyMatch:
+    agency: Agency
+    score: float  # 3 per handle mention, 2 per alias, 1 per keyword
+    matched: tuple[str, ...]  # the handles/aliases/keywords found
+
+
+def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    words = sorted({p.lower() for p in phrases if p}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(r"(?<![\w@])(" + "|".join(re.escape(w) for w in words) + r")(?!\w)")
+
+
+class Registry:
+    """Agencies by id, with precompiled matchers for resolving posts."""
+
+    def __init__(self, agencies: Sequence[Agency]) -> None:
+        seen: set[str] = set()
+        for agency in agencies:
+            if agency.id in seen:
+                raise RegistryError(f"agency id {agency.id!r} appears twice")
+            seen.add(agency.id)
+        self.agencies: tuple[Agency, ...] = tuple(agencies)
+        self.by_id = {a.id: a for a in agencies}
+        self._order = {a.id: i for i, a in enumerate(agencies)}
+        self._by_handle: dict[str, Agency] = {}
+        self._by_phrase: dict[str, tuple[Agency, float]] = {}
+        for agency in agencies:
+            for handles in agency.handles.values():
+                for handle in handles:
+                    self._by_handle[handle.lower().lstrip("@")] = agency
+            for alias in agency.aliases:
+                self._by_phrase.setdefault(alias.lower(), (agency, 2.0))
+            for keyword in agency.keywords:
+                self._by_phrase.setdefault(keyword.lower(), (agency, 1.0))
+        self._phrases = _phrase_pattern(self._by_phrase)
+        self._handle_re = re.compile(r"@(\w{1,30})")
+
+    def __len__(self) -> int:
+        return len(self.agencies)
+
+    @property
+    def handles(self) -> frozenset[str]:
+        """Every agency handle, lowercase without "@": these are never redacted."""
+        return frozenset(self._by_handle)
+
+    def agency_of_handle(self, handle: str | None) -> Agency | None:
+        if not handle:
+            return None
+        return self._by_handle.get(handle.lower().lstrip("@"))
+
+    def resolve(self, text: str, *, author_handle: str | None = None) -> AgencyMatch | None:
+        """The agency a post is about: @handles weigh most, then aliases, then keywords."""
+        scores: dict[str, float] = {}
+        matched: dict[str, list[str]] = {}
+        lowered = text.lower()
+        for handle in self._handle_re.findall(lowered):
+            agency = self._by_handle.get(handle)
+            if agency is not None:
+                scores[agency.id] = scores.get(agency.id, 0.0) + 3.0
+                matched.setdefault(agency.id, []).append("@" + handle)
+        if self._phrases is not None:
+            for phrase in self._phrases.findall(lowered):
+                agency, weight = self._by_phrase[phrase]
+                scores[agency.id] = scores.get(agency.id, 0.0) + weight
+                matched.setdefault(agency.id, []).append(phrase)
+        own = self.agency_of_handle(author_handle)
+        if own is not None and own.id not in scores:
+            scores[own.id] = 0.5  # an agency's own post is about the agency
+            matched[own.id] = ["author"]
+        if not scores:
+            return None
+        best = max(scores, key=lambda a: (scores[a], -self._order[a]))
+        return AgencyMatch(self.by_id[best], scores[best], tuple(matched[best]))

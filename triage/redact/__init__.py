@@ -1,0 +1,157 @@
+"""Privacy redaction for Indonesian posts: detect personal data as spans, then apply operators.
+
+    >>> from triage.redact import redact
+    >>> redact("NIK saya 3171014509900003, wa 0812-3456-7890 @budi_s").text
+    'NIK saya [NIK], wa [PHONE] [USERNAME]'
+
+`detect(text)` returns sorted, non-overlapping `Span(type, start, end, score)` with offsets into
+the original text; `apply_policy(text, spans, policy)` returns a new `Redacted(text, entities)`;
+`redact` does both. The input is never changed. Pure: stdlib and `re` only, no I/O.
+
+What is redacted (ENTITY_TYPES): NIK, NO_KK, NPWP, PHONE, EMAIL, BANK_ACCOUNT, BPJS_NUMBER,
+PLN_ID, VEHICLE_PLATE, ADDRESS, PERSON, USERNAME; each replaced by "[TYPE]" under the default
+policy ("mask", "hash" with a keyed HMAC, and "drop" are the other operators).
+
+What it does NOT redact (limits):
+
+- Numbers the text does not mark: a bank account is found only near a bank word (rek, rekening,
+  a.n., transfer ke, BCA, BRI, ...); an IDPEL / meter number only near idpel, meter, token, PLN;
+  a 13-digit BPJS number only near bpjs/kis/jkn/no kartu unless it starts with 000. A 16-digit
+  number whose first four digits are not a real province + regency code is not a NIK/KK unless
+  the text says nik/ktp/kk. Numbers right after order, resi, invoice, transaksi, laporan, tiket,
+  kode, antrian are treated as those (not personal) unless they have a phone prefix.
+- NIP (18-digit ASN employee numbers): kept, on purpose; they name an officer acting in office,
+  which is what a maladministration complaint is about. Also kept: PLN prepaid tokens (20 digits),
+  card or order numbers grouped uniformly beyond 18 digits, prices, dates, times, percentages,
+  years, booking codes, queue/train numbers (antrian A-023, KA 123, KRL 1234) and LAPOR! tracking
+  numbers (#1234567).
+- Anything inside a URL (post ids, handles in x.com/... links), except the phone number of a
+  wa.me / api.whatsapp.com link.
+- Names without a marker: a name is redacted only after "nama saya", "nama:", "atas nama",
+  "a.n.", "namanya", "bernama", "saya X", a relative with a possessive ("ibu saya X") or a
+  neighbourhood head ("pak RT X"). An honorific with a name alone ("Bu Risma", "Pak Jokowi",
+  "Pak Budi") is kept: the text cannot tell a public figure from a private person. Offices
+  ("Pak Menteri") and agency names are never names. Names typed in lower case are found only after
+  "nama saya" / "nama:" / "atas nama" / "a.n.".
+- Places that are not a dwelling: a road without a house number ("Jl. Sudirman macet"), an
+  office ("kantor Kecamatan Cilandak"), a village or district named without a residence marker
+  ("warga Desa Sukamaju"), and city, regency and province names (kept for region routing).
+- Handles of agencies passed in `protected_handles`; handles are compared case-insensitively,
+  and a name in the list protects only that exact handle.
+- Plates without suffix letters or typed in lower case are found only near a vehicle word (plat,
+  nopol, motor, mobil, ...); foreign, military and diplomatic plates are not known.
+- Personal data written with words ("nol delapan satu dua ..."), split by line breaks, glued to
+  unrelated letters, or in images is not seen. Faces, voices and other biometrics are out of scope.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .address import detect_addresses
+from .context import scan_text
+from .handles import detect_emails, detect_usernames, detect_wa_links, handle_spans
+from .numbers import detect_numbers
+from .operators import (
+    DEFAULT_POLICY,
+    OPERATORS,
+    RedactionError,
+    RedactionKeyError,
+    RedactionPolicy,
+    RedactionPolicyError,
+)
+from .persons import detect_persons
+from .plates import detect_plates
+from .spans import ENTITY_TYPES, Redacted, Span, resolve_overlaps
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "ENTITY_TYPES",
+    "OPERATORS",
+    "Redacted",
+    "RedactionError",
+    "RedactionKeyError",
+    "RedactionPolicy",
+    "RedactionPolicyError",
+    "Span",
+    "apply_policy",
+    "detect",
+    "redact",
+]
+
+_DIGIT_RE = re.compile(r"\d")
+
+
+def _lower_same_length(scan: str) -> str:
+    lower = scan.lower()
+    if len(lower) == len(scan):
+        return lower
+    # a few code points (e.g. "İ") lower-case to two; keep offsets aligned
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in scan)
+
+
+def detect(text: str, *, protected_handles: frozenset[str] = frozenset()) -> list[Span]:
+    """Personal data in `text` as sorted, non-overlapping spans (offsets into `text`).
+
+    `protected_handles`: lower-case X handles of agencies without "@"; never redacted, and nothing
+    is detected inside them. Every other @handle is a private person's USERNAME.
+    """
+    if not text:
+        return []
+    scan = scan_text(text)
+    lower = _lower_same_length(scan)
+    spans: list[Span] = []
+    has_digit = _DIGIT_RE.search(scan) is not None
+    if has_digit:
+        spans.extend(detect_numbers(scan, lower))
+        spans.extend(detect_plates(scan))
+        spans.extend(detect_wa_links(text))
+    handles = handle_spans(scan)
+    if handles:
+        spans.extend(detect_emails(scan))
+        protected = frozenset(h.lower().lstrip("@") for h in protected_handles)
+        spans.extend(detect_usernames(handles, protected))
+        kept = [(s, e) for s, e, name in handles if name in protected]
+        if kept:
+            spans = [sp for sp in spans if not any(sp.start < e and s < sp.end for s, e in kept)]
+    elif "@" in scan:
+        spans.extend(detect_emails(scan))
+    spans.extend(detect_addresses(scan))
+    spans.extend(detect_persons(scan))
+    return resolve_overlaps(spans)
+
+
+def apply_policy(
+    text: str, spans: Sequence[Span], policy: RedactionPolicy = DEFAULT_POLICY
+) -> Redacted:
+    """A new `Redacted`: each span replaced by its type's operator; overlapping spans resolved."""
+    n = len(text)
+    for span in spans:
+        if span.type not in ENTITY_TYPES:
+            raise RedactionError(f"unknown entity type {span.type!r}")
+        if not 0 <= span.start < span.end <= n:
+            raise RedactionError(
+                f"span {span.type} [{span.start}:{span.end}] is outside the text (length {n})"
+            )
+    applied = resolve_overlaps(spans)
+    policy.check({s.type for s in applied})
+    parts: list[str] = []
+    pos = 0
+    for span in applied:
+        parts.append(text[pos : span.start])
+        op = OPERATORS[policy.operator_for(span.type)]
+        parts.append(op(text[span.start : span.end], span, policy))
+        pos = span.end
+    parts.append(text[pos:])
+    return Redacted(text="".join(parts), entities=tuple(applied))
+
+
+def redact(
+    text: str,
+    *,
+    protected_handles: frozenset[str] = frozenset(),
+    policy: RedactionPolicy = DEFAULT_POLICY,
+) -> Redacted:
+    """Detect personal data in `text` and apply `policy`; see the module docstring for limits."""
+    return apply_policy(text, detect(text, protected_handles=protected_handles), policy)

@@ -1,0 +1,185 @@
+"""Detector for street addresses: a phrase of address parts that reaches house level.
+
+Parts: street (Jl./Jln./Jalan/Lorong + name), alley (Gg./Gang + name), estate (Komplek/Perum/
+Cluster/Rusun/Apartemen + name), house number (No. 12, 12A, Kav. 5, KM 23), block (Blok C2, Blok
+F/12), RT/RW (RT 03/RW 05, RT.003 RW.005, RT/RW 03/05), area (Kel./Kelurahan/Desa/Dusun/Kp./Kec.
++ name) and a postal code. The phrase runs over parts joined by spaces, commas or slashes and ends
+at a sentence boundary or at the first word that is not part of an address.
+
+A phrase counts as an address when it reaches a dwelling: it has an RT/RW, or a street/alley/estate
+with a house number or block, or an alley name, or (after "alamat", "tinggal di", "rumah saya
+di", ...) any part at all. So "Jl. Sudirman macet" (a public road), "kantor Kecamatan Cilandak" (an
+office) and a bare city name are not redacted; "Kota"/"Kabupaten" and the city after the phrase are
+kept, because agency and region routing needs them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .spans import Span
+
+_ANCHOR_RE = re.compile(
+    r"(?i)(?<![\w@/])(?:jalan|jln|jl|lorong|lr|gang|gg|komplek|kompleks|komp|perumahan|perum"
+    r"|cluster|asrama|apartemen|apartment|apt|rusunawa|rusunami|rusun|kelurahan|kel|desa|ds"
+    r"|dusun|dsn|kampung|kp|kecamatan|kec|rt|rw|blok|blk)(?![a-z])"
+)
+
+_KW_KIND = {
+    **dict.fromkeys(("jalan", "jln", "jl", "lorong", "lr"), "street"),
+    **dict.fromkeys(("gang", "gg"), "gang"),
+    **dict.fromkeys(
+        (
+            "komplek", "kompleks", "komp", "perumahan", "perum", "cluster", "asrama",
+            "apartemen", "apartment", "apt", "rusunawa", "rusunami", "rusun",
+        ),
+        "estate",
+    ),
+    **dict.fromkeys(
+        ("kelurahan", "kel", "desa", "ds", "dusun", "dsn", "kampung", "kp", "kecamatan", "kec"),
+        "area",
+    ),
+}
+
+_PART_RE = re.compile(
+    r"(?i)(?P<rtrw>(?:rt|rw)(?:\x20?/\x20?rw)?\.?\x20?:?\x20?\d{1,3}"
+    r"(?:\x20?[/,.\-]?\x20?(?:rw\.?\x20?:?\x20?)?\d{1,3})?(?![\w/]))"
+    r"|(?P<num>(?:no|nomor|nomer|nmr)\.?\x20?:?\x20?\d{1,4}[a-z]?(?:\x20?[/\-]\x20?\d{1,4}[a-z]?)?"
+    r"(?!\w)|(?:km|kav|kavling)\.?\x20?\d{1,3}(?:[.,]\d{1,3})?(?!\w))"
+    r"|(?P<blok>(?:blok|blk)\.?\x20?(?:[a-z]{1,2}\x20?-?\x20?\d{0,3}|\d{1,3})[a-z]?"
+    r"(?:\x20?[/\-]\x20?\d{1,3})?(?!\w))"
+    r"|(?P<kw>(?:jalan|jln|jl|lorong|lr|gang|gg|komplek|kompleks|komp|perumahan|perum|cluster"
+    r"|asrama|apartemen|apartment|apt|rusunawa|rusunami|rusun|kelurahan|kel|desa|ds|dusun|dsn"
+    r"|kampung|kp|kecamatan|kec)(?![a-z])\.?)"
+)
+_SEP_RE = re.compile(r"[\x20\t]*(?:[,/;]|-(?=\x20))?[\x20\t]*")
+_WORD_RE = re.compile(r"[\x20\t]*([^\s,;:!?()\[\]\"/]+)")
+_BARE_NUM_RE = re.compile(r"[\x20\t]*(\d{1,4}[A-Za-z]?)(?![\w.,]\d|\w)")
+_POSTAL_RE = re.compile(r"[\x20\t]*(\d{5})(?!\w)")
+_ROMAN_RE = re.compile(r"[IVX]{1,4}")
+_RESIDENCE_RE = re.compile(
+    r"(?i)(?:alamat|tinggal|domisili|rumah|kediaman|kos|kost|kontrakan|lokasi\s+rumah)"
+    r"[^.!?\n]{0,30}$"
+)
+
+# Words that end a name inside an address (function words, region words kept for routing).
+_NAME_STOP = frozenset(
+    """di ke dari yang yg dan atau sudah udah sdh belum blm tidak tdk gak ga nggak ngga enggak ada
+    untuk utk buat sama dengan dgn karena krn tapi tp juga jg sejak selama sampai sampe mau bisa
+    harus masih lagi lg ini itu tsb sini situ sana depan belakang dekat deket sebelah samping arah
+    menuju saya aku kami kita gue gw mohon tolong pak bu bapak ibu sekitar tepatnya persis kota
+    kab kabupaten provinsi prov no nomor rt rw blok hp wa telp rusak mati padam banjir macet
+    sering selalu setiap tiap hari kemarin tadi pagi siang sore malam jam""".split()
+)
+_ABBREV = frozenset("dr ir h hj k.h kh st prof jend kol let mayjen brigjen r m moh muh".split())
+_MAX_NAME_WORDS = 3
+
+
+def _block_value_ok(part: str) -> bool:
+    """ "Blok C2", "Blok 7", "Blok F/12", "Blok B" yes; "blok di" (a word) no."""
+    value = part[4:].strip(" .") if part[:4].lower() == "blok" else part[3:].strip(" .")
+    return any(c.isdigit() for c in value) or (len(value) == 1 and value.isupper())
+
+
+def _name(scan: str, pos: int) -> tuple[int, bool, bool]:
+    """End of the name after a keyword, whether it is capitalised, whether a sentence ended."""
+    end, capital, words = pos, False, 0
+    while words < 4:
+        m = _WORD_RE.match(scan, end)
+        if m is None:
+            break
+        word = m.group(1)
+        stop_after = False
+        if word.endswith(".") and word[:-1].lower() not in _ABBREV and "." not in word[:-1]:
+            word, stop_after = word[:-1], True
+        if not word or _PART_RE.match(scan, m.start(1)) is not None:
+            break
+        low = word.lower()
+        if low in _NAME_STOP or not (word[0].isalnum()):
+            break
+        if word[0].isupper() or _ROMAN_RE.fullmatch(word):
+            capital = capital or words == 0
+        elif word.isdigit():
+            if words == 0:
+                break
+        elif words >= _MAX_NAME_WORDS or not word.isalpha() or capital:
+            break
+        end = m.start(1) + len(word)
+        words += 1
+        if stop_after:
+            return end, capital, True
+    return end, capital, False
+
+
+def _parse(scan: str, pos: int) -> tuple[int, int, set[str], bool]:
+    """Parse address parts from `pos`; returns (start, end, kinds seen, capitalised name seen)."""
+    start, end = pos, pos
+    kinds: set[str] = set()
+    capital = False
+    last_was_name = False
+    cur = pos
+    while True:
+        m = _PART_RE.match(scan, cur)
+        if m is not None and m.lastgroup == "blok" and not _block_value_ok(m.group()):
+            m = None
+        if m is not None:
+            group = m.lastgroup or ""
+            if group == "kw":
+                kind = _KW_KIND[m.group().rstrip(".").lower()]
+                name_end, cap, sentence_end = _name(scan, m.end())
+                if name_end == m.end():
+                    if kind != "area" and kinds:
+                        break
+                    break
+                kinds.add(kind)
+                capital = capital or (cap and kind in ("street", "gang", "estate"))
+                end = name_end
+                last_was_name = kind in ("street", "gang", "estate")
+                if sentence_end:
+                    break
+            else:
+                kinds.add(group)
+                end = m.end()
+                last_was_name = False
+        elif last_was_name and (b := _BARE_NUM_RE.match(scan, cur)) is not None:
+            kinds.add("num")
+            end = b.end(1)
+            last_was_name = False
+        elif kinds and (p := _POSTAL_RE.match(scan, cur)) is not None:
+            end = p.end(1)
+            last_was_name = False
+        else:
+            break
+        s = _SEP_RE.match(scan, end)
+        cur = s.end() if s is not None else end
+        if cur >= len(scan):
+            break
+    return start, end, kinds, capital
+
+
+def _is_address(kinds: set[str], capital: bool, residence: bool) -> bool:
+    if "rtrw" in kinds:
+        return True
+    house = "num" in kinds or "blok" in kinds
+    if house and kinds & {"street", "gang", "estate"}:
+        return True
+    if "gang" in kinds and capital:
+        return True
+    return residence and bool(kinds)
+
+
+def detect_addresses(scan: str) -> list[Span]:
+    spans: list[Span] = []
+    covered = -1
+    for m in _ANCHOR_RE.finditer(scan):
+        if m.start() < covered:
+            continue
+        start, end, kinds, capital = _parse(scan, m.start())
+        if end <= start:
+            continue
+        residence = _RESIDENCE_RE.search(scan, max(0, start - 40), start) is not None
+        if _is_address(kinds, capital, residence):
+            score = 0.9 if kinds & {"rtrw", "num", "blok"} else 0.8
+            spans.append(Span("ADDRESS", start, end, score))
+            covered = end
+    return spans

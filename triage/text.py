@@ -1,0 +1,158 @@
+"""Normalisation of Indonesian social-media text, down to Sastrawi stems (pure, cached per token).
+
+`tokenize` keeps each token's span in the input, so evidence can be shown as the post's own
+words; `normalize` gives the model's input: space-separated stems without stopwords.
+Handled: URLs, @mentions, hashtags (split into words: #percumalaporpolisi -> percuma lapor
+polisi), elongations (bangeeet), repeated punctuation, emoji, numbers and amounts (200rb),
+reduplication (surat2), slang and abbreviations (triage/lexicon.py), redaction placeholders.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from triage.lexicon import EXTRA_WORDS, NO_STEM, SLANG, STOPWORDS
+
+_TOKEN_RE = re.compile(
+    r"(?P<url>https?://\S+|www\.\S+)"
+    r"|(?P<placeholder>\[[A-Z_]+(?::[0-9a-f]+)?\])"
+    r"|(?P<mention>@\w{1,30})"
+    r"|(?P<hashtag>#\w+)"
+    r"|(?P<word>[^\W_]+(?:[-'][^\W_]+)*)"
+    r"|(?P<punct>[?!]+)"
+    r"|(?P<emoji>[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\u2B55\u203C\u2049]+)"
+)
+_NUM_UNIT_RE = re.compile(r"^(\d+(?:[.,]\d+)*)([a-z]*)$")
+_REDUP_RE = re.compile(r"^([a-z]{2,})2$")  # "surat2" -> "surat"
+_CAMEL_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+EMOJI_CLASSES = {
+    "marah": "😡🤬😠👿💢",
+    "sedih": "😢😭😞😔🥺😩😫",
+    "tawa": "😂🤣😆😹",
+    "jempol": "👍👌💯",
+    "mohon": "🙏",
+    "kesal": "🙄😒😤🤦",
+}
+_EMOJI_CLASS = {ch: name for name, chars in EMOJI_CLASSES.items() for ch in chars}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One token of the input with the words it normalises to."""
+
+    start: int  # span in the input text
+    end: int
+    kind: str  # word, url, mention, hashtag, placeholder, punct, emoji
+    words: tuple[str, ...]  # normalised stems (stopwords removed); may be empty
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> frozenset[str]:
+    """Sastrawi's root words plus our lexicon: used to split hashtags and undo elongations."""
+    data = resources.files("Sastrawi.Stemmer").joinpath("data/kata-dasar.txt").read_text("utf-8")
+    words = {w.strip() for w in data.split() if w.strip()}
+    words.update(SLANG)
+    words.update(EXTRA_WORDS)
+    words.update(w for v in SLANG.values() for w in v.split())
+    return frozenset(words)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # noqa: ANN202 - Sastrawi has no type hints
+    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+    return StemmerFactory().create_stemmer()
+
+
+def _deelongate(word: str) -> str:
+    """'bangeeet' -> 'banget', 'maaaaf' -> 'maaf', 'tolonggg' -> 'tolong'."""
+    if not re.search(r"(.)\1\1", word):
+        return word
+    vocab = _vocabulary()
+    doubled = re.sub(r"(.)\1{2,}", r"\1\1", word)
+    if doubled in vocab or doubled in SLANG:
+        return doubled
+    single = re.sub(r"(.)\1+", r"\1", doubled)
+    return single if single in vocab or single in SLANG else re.sub(r"(.)\1{2,}", r"\1", word)
+
+
+@lru_cache(maxsize=200_000)
+def normalize_word(word: str) -> tuple[str, ...]:
+    """A lowercase word -> its normalised stems (empty for stopwords). Cached per token."""
+    match = _NUM_UNIT_RE.match(word)
+    if match:
+        unit = SLANG.get(match.group(2), match.group(2))
+        return ("angka",) + ((unit,) if unit else ())
+    redup = _REDUP_RE.match(word)
+    if redup:
+        word = redup.group(1)
+    word = _deelongate(word)
+    expanded = SLANG.get(word, word).split()
+    out = []
+    for part in expanded:
+        if part in STOPWORDS:
+            continue
+        if part in NO_STEM or len(part) <= 3 or not part.isalpha():
+            out.append(part)
+        else:
+            out.append(_stemmer().stem(part) or part)
+    return tuple(out)
+
+
+@lru_cache(maxsize=50_000)
+def split_hashtag(tag: str) -> tuple[str, ...]:
+    """'#PercumaLaporPolisi' / '#percumalaporpolisi' -> ('percuma', 'lapor', 'polisi')."""
+    body = tag.lstrip("#")
+    text = body.lower()
+    vocab = _vocabulary()
+    # best[i] = (score, words) for text[:i]; score rewards long known words
+    best: list[tuple[float, tuple[str, ...]] | None] = [None] * (len(text) + 1)
+    best[0] = (0.0, ())
+    for end in range(1, len(text) + 1):
+        for start in range(max(0, end - 20), end):
+            prev = best[start]
+            if prev is None:
+                continue
+            piece = text[start:end]
+            known = piece in vocab and (len(piece) > 1)
+            score = prev[0] + (len(piece) ** 2 if known else -3.0 * len(piece))
+            if best[end] is None or score > best[end][0]:
+                best[end] = (score, prev[1] + (piece,))
+    result = best[len(text)]
+    if result and result[0] > 0:
+        return result[1]
+    camel = _CAMEL_RE.findall(body)  # unknown words: fall back to the author's capitals
+    return tuple(p.lower() for p in camel) if len(camel) > 1 else (text,)
+
+
+def tokenize(text: str) -> list[Token]:
+    """Tokens of `text` with spans and normalised words."""
+    tokens: list[Token] = []
+    for match in _TOKEN_RE.finditer(text):
+        kind = match.lastgroup or "word"
+        value = match.group()
+        if kind == "word":
+            words = normalize_word(value.lower())
+        elif kind == "url":
+            words = ("tautan",)
+        elif kind == "placeholder":
+            words = ("ent_" + value.strip("[]").split(":")[0].lower(),)
+        elif kind == "mention":
+            words = (value.lower(),)
+        elif kind == "hashtag":
+            words = tuple(w for part in split_hashtag(value) for w in normalize_word(part))
+        elif kind == "punct":
+            words = ("tanya_q",) if "?" in value else ("seru_x",)
+        else:
+            words = tuple(sorted({"emo_" + _EMOJI_CLASS.get(ch, "lain") for ch in value}))
+        tokens.append(Token(match.start(), match.end(), kind, words))
+    return tokens
+
+
+def normalize(text: str) -> str:
+    """The model's view of a post: normalised stems joined by spaces."""
+    return " ".join(w for token in tokenize(text) for w in token.words)
