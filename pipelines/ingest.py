@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, select, tuple_
 
 from collectors.base import RawPage, RowError
 from pipelines.store import schema as s
-from pipelines.store.sql import insert_ignore
+from pipelines.store.sql import insert_ignore_count
 from triage.pseudonym import pseudonymize
 from triage.records import CollectedPost
 from triage.redact import redact
@@ -78,8 +78,8 @@ class Ingestor:
 
     def _raw_page(self, conn: Connection, page: RawPage) -> tuple[int, int]:
         prov = page.provenance
-        result = conn.execute(
-            insert_ignore(conn, s.raw_pages, ["sha256"]),
+        inserted = insert_ignore_count(
+            conn, s.raw_pages, ["sha256"],
             {
                 "collector": prov.collector,
                 "collector_version": prov.collector_version,
@@ -93,7 +93,7 @@ class Ingestor:
         page_id = conn.execute(
             select(s.raw_pages.c.id).where(s.raw_pages.c.sha256 == prov.raw_sha256)
         ).scalar_one()
-        return page_id, result.rowcount or 0
+        return page_id, inserted
 
     def _posts(
         self, conn: Connection, page_id: int, items: list[CollectedPost]
@@ -139,11 +139,9 @@ class Ingestor:
             )
         inserted = 0
         if rows:
-            inserted = conn.execute(
-                insert_ignore(conn, s.posts, ["platform", "post_id"]), rows
-            ).rowcount or 0
+            inserted = insert_ignore_count(conn, s.posts, ["platform", "post_id"], rows)
             existing.update(_post_pks(conn, [(r["platform"], r["post_id"]) for r in rows]))
-        return existing, max(inserted, 0)
+        return existing, inserted
 
     def _snapshots(
         self, conn: Connection, items: list[CollectedPost], pks: dict[tuple[str, str], int]
@@ -168,8 +166,7 @@ class Ingestor:
                 )
         if not rows:
             return 0
-        result = conn.execute(insert_ignore(conn, s.metric_snapshots, ["post_pk", "at"]), rows)
-        return max(result.rowcount or 0, 0)
+        return insert_ignore_count(conn, s.metric_snapshots, ["post_pk", "at"], rows)
 
 
 def _dedupe(items: Iterable[CollectedPost]) -> list[CollectedPost]:

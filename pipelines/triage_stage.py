@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, or_, select, update
 
 from pipelines.store import schema as s
-from pipelines.store.sql import insert_ignore
+from pipelines.store.sql import insert_ignore, insert_ignore_count
 from triage.agencies import Registry
 from triage.classify import Classifier, Labels
 from triage.contract import PostView, ProvenanceView, build_queue_item
@@ -209,8 +209,7 @@ class TriageStage:
                     "engagement": 0, "tier": None, "lead_post_pk": t.row.id,
                 }
         if new_rows:
-            inserted = conn.execute(insert_ignore(conn, c, ["signature"]), list(new_rows.values()))
-            report.cases_new += max(inserted.rowcount or 0, 0)
+            report.cases_new += insert_ignore_count(conn, c, ["signature"], list(new_rows.values()))
             existing.update({sig: cid for sig, cid in conn.execute(
                 select(c.c.signature, c.c.id).where(c.c.signature.in_(list(new_rows))))})
         grouped: dict[str, list[_Triaged]] = defaultdict(list)
@@ -263,8 +262,7 @@ class TriageStage:
                              .values(status="superseded"))
             conn.execute(update(c).where(c.c.id == case_id).values(tier=t.priority.tier))
         if rows:
-            result = conn.execute(insert_ignore(conn, q, ["idempotency_key", "revision"]), rows)
-            report.enqueued += max(result.rowcount or 0, 0)
+            report.enqueued += insert_ignore_count(conn, q, ["idempotency_key", "revision"], rows)
 
     def _item(self, t: _Triaged, key: str, revision: int, case_key: str, now: datetime) -> dict:
         r = t.row

@@ -16,5 +16,18 @@ def insert_ignore(conn: Connection, table: Table, conflict_columns: Sequence[str
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
 
 
+def insert_ignore_count(conn: Connection, table: Table, conflict_columns: Sequence[str],
+                        rows: list[dict] | dict) -> int:
+    """Insert rows, skipping conflicts; returns how many rows were really inserted.
+
+    Counted with RETURNING because drivers report no reliable rowcount for batched inserts.
+    """
+    if not rows:
+        return 0
+    pk = list(table.primary_key.columns)[0]
+    statement = insert_ignore(conn, table, conflict_columns).returning(pk)
+    return len(conn.execute(statement, rows if isinstance(rows, list) else [rows]).all())
+
+
 def is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"

@@ -97,7 +97,9 @@ def _name(scan: str, pos: int) -> tuple[int, bool, bool]:
         low = word.lower()
         if low in _NAME_STOP or not (word[0].isalnum()):
             break
-        if word[0].isupper() or _ROMAN_RE.fullmatch(word):
+        if low.rstrip(".") in _ABBREV:
+            pass  # "H.", "Dr." inside a street name
+        elif word[0].isupper() or _ROMAN_RE.fullmatch(word):
             capital = capital or words == 0
         elif word.isdigit():
             if words == 0:

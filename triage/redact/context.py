@@ -24,7 +24,7 @@ _CATEGORIES: dict[str, str] = {
     ),
     "pln": (
         r"id\s?pel(?:anggan)?|idpel|no\.?\s*meter(?:an)?|nomor\s+meter(?:an)?|nomer\s+meter(?:an)?"
-        r"|meteran|kwh|pln|token|listrik|pascabayar|prabayar"
+        r"|meteran|meter|kwh|pln|token|listrik|pascabayar|prabayar"
     ),
     "bank": (
         r"no\.?\s*rek(?:ening)?|norek|rekening|rek|bank|bca|bri|bni|mandiri|bsi|cimb(?:\s+niaga)?"
@@ -52,22 +52,30 @@ WINDOW_BEFORE = 48
 WINDOW_AFTER = 24
 
 
-def nearest_context(lower: str, start: int, end: int) -> str | None:
-    """Category of the keyword closest to lower[start:end]; before wins ties, after counts +4."""
+def nearest_context(
+    lower: str, start: int, end: int, lo: int = 0, hi: int | None = None
+) -> tuple[str | None, bool]:
+    """(category, found after) of the keyword closest to lower[start:end].
+
+    Before wins ties; a keyword after the candidate counts 4 characters further away.
+
+    `lo` / `hi` bound the search (the end of the previous number, the start of the next one), so a
+    keyword that belongs to a neighbouring number does not leak onto this one.
+    """
     best: str | None = None
+    after = False
     best_dist = 1 << 30
-    lo = max(0, start - WINDOW_BEFORE)
-    for m in _CONTEXT_RE.finditer(lower, lo, start):
+    for m in _CONTEXT_RE.finditer(lower, max(lo, start - WINDOW_BEFORE), start):
         dist = start - m.end()
         if dist <= best_dist:
             best, best_dist = m.lastgroup, dist
-    hi = min(len(lower), end + WINDOW_AFTER)
-    for m in _CONTEXT_RE.finditer(lower, end, hi):
+    stop = min(len(lower) if hi is None else hi, end + WINDOW_AFTER)
+    for m in _CONTEXT_RE.finditer(lower, end, stop):
         dist = m.start() - end + 4
         if dist < best_dist:
-            best, best_dist = m.lastgroup, dist
+            best, best_dist, after = m.lastgroup, dist, True
         break
-    return best
+    return best, after
 
 
 def context_before(lower: str, start: int, window: int = WINDOW_BEFORE) -> set[str]:

@@ -27,10 +27,14 @@ _PAREN_PHONE_RE = re.compile(r"\(\x20?0\d{2,3}\x20?\)\x20?\d{3,4}(?:[\x20.\-]?\d
 
 _MONEY_BEFORE_RE = re.compile(r"(?:rp|idr)\.?\s?$")
 _MONEY_AFTER_RE = re.compile(
-    r"^\s?(?:rb|ribu|rbu|k|jt|juta|m|miliar|milyar|%|,-|an\b|x\b|kali\b|kwh\b|km\b|kg\b)"
+    r"\s?(?:(?:rb|ribu|rbu|k|jt|juta|m|miliar|milyar|an|x|kali|kwh|km|kg)(?![a-z])|%|,-)"
 )
 _THOUSANDS_RE = re.compile(r"\d{1,3}(?:\.\d{3})+")
-_DATE_RE = re.compile(r"(?:19|20)\d\d[.\-/](?:0?[1-9]|1[0-2])[.\-/]\d\d?|\d\d?[.\-/]\d\d?[.\-/](?:19|20)\d\d")
+_DATE_RE = re.compile(
+    r"(?:19|20)\d\d[.\-/](?:0?[1-9]|1[0-2])[.\-/]\d\d?|\d\d?[.\-/]\d\d?[.\-/](?:19|20)\d\d"
+)
+# Landline written with its area code apart: "021-5551234", "0274 512345".
+_AREA_SPLIT_RE = re.compile(r"0[2-79]\d{1,2}[\x20.\-]\d{5,8}$")
 _NPWP_FORMAT_RE = re.compile(r"\d\d\.\d{3}\.\d{3}\.\d-\d{3}\.\d{3}")
 
 # Letters that may touch a number directly ("NIK3171...", "wa081234...") because they say what it is.
@@ -57,17 +61,20 @@ def _is_mobile(d: str) -> bool:
     )
 
 
-def _classify(d: str, raw: str, ctx: str | None, plus: bool) -> tuple[str, float] | None:
+def _classify(
+    d: str, raw: str, ctx: str | None, ctx_after: bool, plus: bool
+) -> tuple[str, float] | None:
     """Entity type and score of one window of digits `d` (raw text `raw`), or None."""
     n = len(d)
+    mobile = _is_mobile(d)
     if plus:
         if d.startswith("62") or 8 <= n <= 15:
             return "PHONE", 0.9
         return None
     money_like = _THOUSANDS_RE.fullmatch(raw) is not None or _DATE_RE.fullmatch(raw) is not None
-    if ctx == "bank" and 8 <= n <= 16 and not money_like:
+    if ctx == "bank" and 8 <= n <= 16 and not money_like and not (mobile and ctx_after):
         return "BANK_ACCOUNT", 0.9
-    if _is_mobile(d):
+    if mobile:
         return "PHONE", 0.9 if ctx == "phone" else 0.85
     if ctx == "pay" and 8 <= n <= 16 and not money_like:
         return "BANK_ACCOUNT", 0.85
@@ -85,6 +92,9 @@ def _classify(d: str, raw: str, ctx: str | None, plus: bool) -> tuple[str, float
         if ctx == "neg" or d[:4] not in REGION_PREFIXES:
             return None
         return ("NIK", 0.85) if _nik_date_ok(d) else ("NO_KK", 0.75)
+    landline = d[0] == "0" and d[1] in "2345679" and 9 <= n <= 12 and not money_like
+    if landline and _AREA_SPLIT_RE.match(raw):
+        return "PHONE", 0.85 if ctx == "phone" else 0.75
     if ctx == "neg":
         return None
     if n == 13 and d.startswith("000"):
@@ -95,7 +105,7 @@ def _classify(d: str, raw: str, ctx: str | None, plus: bool) -> tuple[str, float
         if not money_like:
             return "NPWP", 0.6
         return None
-    if d[0] == "0" and d[1] in "2345679" and 9 <= n <= 12 and not money_like:
+    if landline:
         return "PHONE", 0.85 if ctx == "phone" else 0.7
     if ctx == "phone" and 9 <= n <= 15 and (d[0] == "0" or d.startswith("62")):
         return "PHONE", 0.8
@@ -124,15 +134,15 @@ def detect_numbers(scan: str, lower: str) -> list[Span]:
     spans: list[Span] = []
     for m in _PAREN_PHONE_RE.finditer(scan):
         spans.append(Span("PHONE", m.start(), m.end(), 0.9))
+    runs: list[tuple[int, int, list[list[tuple[int, int]]], list[int]]] = []
     for m in _RUN_RE.finditer(scan):
         start, end = m.span()
         raw = m.group()
-        plus = raw[0] == "+"
         groups = [(g.start() + start, g.end() + start) for g in _GROUP_RE.finditer(raw)]
         total = sum(e - s for s, e in groups)
         if total < _MIN_DIGITS or not _glued_ok(scan, start):
             continue
-        if not plus and _money_around(lower, start, end):
+        if raw[0] != "+" and _money_around(lower, start, end):
             continue
         # chunks: groups joined by "." or "-" stay together; a plain space may split numbers
         chunks: list[list[tuple[int, int]]] = [[groups[0]]]
@@ -144,7 +154,11 @@ def detect_numbers(scan: str, lower: str) -> list[Span]:
         sizes = [sum(e - s for s, e in c) for c in chunks]
         if total > _MAX_WINDOW_DIGITS and len(chunks) > 1 and len(set(sizes)) == 1:
             continue  # a long uniformly grouped code (PLN token, card serial): not personal data
-        _windows(scan, lower, chunks, sizes, plus, start, spans)
+        runs.append((start, end, chunks, sizes))
+    for k, (start, end, chunks, sizes) in enumerate(runs):
+        lo = runs[k - 1][1] if k else 0
+        hi = runs[k + 1][0] if k + 1 < len(runs) else len(scan)
+        _windows(scan, lower, chunks, sizes, scan[start] == "+", start, lo, hi, spans)
     return spans
 
 
@@ -155,8 +169,11 @@ def _windows(
     sizes: list[int],
     plus: bool,
     run_start: int,
+    lo: int,
+    hi: int,
     out: list[Span],
 ) -> None:
+    """Cut one run into the longest classifiable windows of whole chunks, left to right."""
     i = 0
     nchunks = len(chunks)
     while i < nchunks:
@@ -169,10 +186,11 @@ def _windows(
             we = chunks[j - 1][-1][1]
             raw = scan[ws:we]
             digits = "".join(scan[s:e] for c in chunks[i:j] for s, e in c)
-            ctx = nearest_context(lower, ws, we)
-            got = _classify(digits, raw.lstrip("+"), ctx, plus and i == 0)
+            ctx, ctx_after = nearest_context(lower, ws, we, lo, hi)
+            got = _classify(digits, raw.lstrip("+"), ctx, ctx_after, plus and i == 0)
             if got is not None:
                 out.append(Span(got[0], ws, we, got[1]))
+                lo = we
                 i = j
                 found = True
                 break

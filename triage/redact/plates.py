@@ -47,6 +47,8 @@ def detect_plates(scan: str) -> list[Span]:
     seen: set[int] = set()
     for m in _UPPER_RE.finditer(scan):
         suffix = m.group(5)
+        if not m.group(2) and not m.group(4) and len(m.group(3)) < 2:
+            continue  # glued with one digit: an acronym (P2TL, B2B), not a plate
         if suffix is not None:
             spans.append(Span("VEHICLE_PLATE", m.start(), m.end(), 0.85))
             seen.add(m.start())
@@ -63,6 +65,8 @@ def detect_plates(scan: str) -> list[Span]:
         if suffix is not None and suffix.lower() in _NOT_SUFFIX:
             end = m.end(2)
             suffix = None
+        if " " not in m.group() and len(m.group(2)) < 2:
+            continue
         if suffix is None and m.group(1).islower():
             continue  # "b 12" in lower case without letters is too weak
         if _vehicle_near(scan, m.start(), end):
