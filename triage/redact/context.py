@@ -16,11 +16,11 @@ BLANK = "\x00"
 # for keywords that share a prefix; the longest sensible form comes first.
 _CATEGORIES: dict[str, str] = {
     "npwp": r"npwp",
-    "kk": r"kartu\s+keluarga|no\.?\s*kk|nokk|kk",
+    "kk": r"(?:no\.?|nomor|nomer)?\s*kartu\s+keluarga|no\.?\s*kk|nokk|kk",
     "nik": r"nomor\s+induk\s+kependudukan|e-?ktp|ktp|nik",
     "bpjs": (
-        r"bpjs(?:\s+kesehatan)?|kis|jkn|kartu\s+indonesia\s+sehat|no\.?\s*kartu|nomor\s+kartu"
-        r"|nomer\s+kartu|faskes|peserta"
+        r"bpjs(?:\s+kesehatan)?|kis|jkn|kartu\s+indonesia\s+sehat"
+        r"|(?:no\.?|nomor|nomer)\s*kartu(?!\s+keluarga)|faskes|peserta"
     ),
     "pln": (
         r"id\s?pel(?:anggan)?|idpel|no\.?\s*meter(?:an)?|nomor\s+meter(?:an)?|nomer\s+meter(?:an)?"
@@ -38,7 +38,7 @@ _CATEGORIES: dict[str, str] = {
     ),
     "neg": (
         r"resi|order|pesanan|invoice|inv|transaksi|trx|laporan|tiket|booking|kode|antrian|nip"
-        r"|ref|referensi|tracking|pengaduan|voucher|promo|serial|imei|sn"
+        r"|ref|referensi|tracking|pengaduan|pembayaran|billing|va|virtual\s+account|voucher|promo|serial|imei|sn"
     ),
 }
 

@@ -19,15 +19,15 @@ from .spans import Span
 
 # Digit run; atomic so a failed trailing check cannot backtrack into a shorter run.
 _RUN_RE = re.compile(
-    r"(?<![\d.,/#_+\-])(?>\+?\d+(?:(?:\x20?[.\-]\x20?)\d+|\x20\d{2,})*)(?![\w/]|[.,]\d)"
+    r"(?<![\d.,/#_+\-])(?>\+?\d+(?:(?:\x20?[.\-]\x20?)\d+|\x20\d+)*)(?![\w/]|[.,]\d)"
 )
 _GROUP_RE = re.compile(r"\d+")
 # Landline with the area code in parentheses: (021) 555-1234, (0274) 512345.
 _PAREN_PHONE_RE = re.compile(r"\(\x20?0\d{2,3}\x20?\)\x20?\d{3,4}(?:[\x20.\-]?\d{2,5})?(?!\d)")
 
 _MONEY_BEFORE_RE = re.compile(r"(?:rp|idr)\.?\s?$")
-_MONEY_AFTER_RE = re.compile(
-    r"\s?(?:(?:rb|ribu|rbu|k|jt|juta|m|miliar|milyar|an|x|kali|kwh|km|kg)(?![a-z])|%|,-)"
+_UNIT_AFTER_RE = re.compile(
+    r"\s?(?:(?:rb|ribu|rbu|k|jt|juta|m|miliar|milyar|rupiah|kali|kwh|km|kg)(?![a-z])|%|,-)"
 )
 _THOUSANDS_RE = re.compile(r"\d{1,3}(?:\.\d{3})+")
 _DATE_RE = re.compile(
@@ -112,13 +112,6 @@ def _classify(
     return None
 
 
-def _money_around(lower: str, start: int, end: int) -> bool:
-    return bool(
-        _MONEY_BEFORE_RE.search(lower, max(0, start - 5), start)
-        or _MONEY_AFTER_RE.match(lower[end : end + 8])
-    )
-
-
 def _glued_ok(scan: str, start: int) -> bool:
     """A run preceded directly by letters counts only when those letters are a context word."""
     if start == 0 or not scan[start - 1].isalpha():
@@ -142,8 +135,6 @@ def detect_numbers(scan: str, lower: str) -> list[Span]:
         total = sum(e - s for s, e in groups)
         if total < _MIN_DIGITS or not _glued_ok(scan, start):
             continue
-        if raw[0] != "+" and _money_around(lower, start, end):
-            continue
         # chunks: groups joined by "." or "-" stay together; a plain space may split numbers
         chunks: list[list[tuple[int, int]]] = [[groups[0]]]
         for prev, cur in zip(groups, groups[1:], strict=False):
@@ -151,7 +142,18 @@ def detect_numbers(scan: str, lower: str) -> list[Span]:
                 chunks.append([cur])
             else:
                 chunks[-1].append(cur)
+        # an amount or a count at either end ("Rp 1.500.000", "2 kali") is not part of an id
+        if raw[0] != "+" and _MONEY_BEFORE_RE.search(lower, max(0, start - 5), start):
+            chunks = chunks[1:]
+        if chunks and _UNIT_AFTER_RE.match(lower, end, end + 8):
+            chunks = chunks[:-1]
+        if not chunks:
+            continue
+        start, end = (start if raw[0] == "+" else chunks[0][0][0]), chunks[-1][-1][1]
         sizes = [sum(e - s for s, e in c) for c in chunks]
+        total = sum(sizes)
+        if total < _MIN_DIGITS:
+            continue
         if total > _MAX_WINDOW_DIGITS and len(chunks) > 1 and len(set(sizes)) == 1:
             continue  # a long uniformly grouped code (PLN token, card serial): not personal data
         runs.append((start, end, chunks, sizes))
@@ -188,6 +190,12 @@ def _windows(
             digits = "".join(scan[s:e] for c in chunks[i:j] for s, e in c)
             ctx, ctx_after = nearest_context(lower, ws, we, lo, hi)
             got = _classify(digits, raw.lstrip("+"), ctx, ctx_after, plus and i == 0)
+            if got is not None and got[0] == "PHONE" and j - i > 1 and sizes[j - 1] == 1:
+                # "0812 3456 7890 2 kali": leave a trailing single digit out when the rest is enough
+                shorter = _classify(digits[:-1], scan[ws : chunks[j - 2][-1][1]].lstrip("+"),
+                                    ctx, ctx_after, plus and i == 0)
+                if shorter is not None and shorter[0] == got[0]:
+                    got, j, we = shorter, j - 1, chunks[j - 2][-1][1]
             if got is not None:
                 out.append(Span(got[0], ws, we, got[1]))
                 lo = we
