@@ -14,6 +14,7 @@ from pipelines.context import AppContext
 def create_app(ctx: AppContext) -> FastAPI:
     import review
     from pipelines import api
+    from pipelines.observability import mount_ops
 
     app = FastAPI(
         title="Pantau",
@@ -22,6 +23,7 @@ def create_app(ctx: AppContext) -> FastAPI:
         "review pages for humas staff.",
     )
     app.state.ctx = ctx
+    mount_ops(app, ctx)
     api.mount(app, ctx)
     review.mount(app, ctx)
     return app

@@ -45,20 +45,23 @@ _PART_RE = re.compile(
     r"(?i)(?P<rtrw>(?:rt|rw)(?:\x20?/\x20?rw)?\.?\x20?:?\x20?\d{1,3}"
     r"(?:\x20?[/,.\-]?\x20?(?:rw\.?\x20?:?\x20?)?\d{1,3})?(?![\w/]))"
     r"|(?P<num>(?:no|nomor|nomer|nmr)\.?\x20?:?\x20?\d{1,4}[a-z]?(?:\x20?[/\-]\x20?\d{1,4}[a-z]?)?"
-    r"(?!\w)|(?:km|kav|kavling)\.?\x20?\d{1,3}(?:[.,]\d{1,3})?(?!\w))"
+    r"(?!\w)|(?:kav|kavling)\.?\x20?\d{1,3}(?!\w))"
+    r"|(?P<km>km\.?\x20?\d{1,3}(?:[.,]\d{1,3})?(?!\w))"
     r"|(?P<blok>(?:blok|blk)\.?\x20?(?:[a-z]{1,2}\x20?-?\x20?\d{0,3}|\d{1,3})[a-z]?"
     r"(?:\x20?[/\-]\x20?\d{1,3})?(?!\w))"
     r"|(?P<kw>(?:jalan|jln|jl|lorong|lr|gang|gg|komplek|kompleks|komp|perumahan|perum|cluster"
     r"|asrama|apartemen|apartment|apt|rusunawa|rusunami|rusun|kelurahan|kel|desa|ds|dusun|dsn"
-    r"|kampung|kp|kecamatan|kec)(?![a-z])\.?)"
+    r"|kampung|kp|kecamatan|kec)(?![a-z])(?:(?<=jl|ln|gg|el|ec|mp|um|ds|sn|kp|lr|pt|lk)\.)?)"
 )
 _SEP_RE = re.compile(r"[\x20\t]*(?:[,/;]|-(?=\x20))?[\x20\t]*")
 _WORD_RE = re.compile(r"[\x20\t]*([^\s,;:!?()\[\]\"/]+)")
 _BARE_NUM_RE = re.compile(r"[\x20\t]*(\d{1,4}[A-Za-z]?)(?![\w.,]\d|\w)")
 _POSTAL_RE = re.compile(r"[\x20\t]*(\d{5})(?!\w)")
 _ROMAN_RE = re.compile(r"[IVX]{1,4}")
+_DIGITS_RE = re.compile(r"\d+")
 _RESIDENCE_RE = re.compile(
-    r"(?i)(?:alamat|tinggal|domisili|rumah|kediaman|kos|kost|kontrakan|lokasi\s+rumah)"
+    r"(?i)(?<![a-z])(?:alamat|tinggal|domisili|kediaman|(?:rumah|kos|kost|kosan|kontrakan)"
+    r"(?:\x20+(?:saya|kami|aku|gue|gw|kita|ortu|orang\x20+tua|ibu|bapak)|ku)(?![a-z]))"
     r"[^.!?\n]{0,30}$"
 )
 
@@ -113,11 +116,15 @@ def _name(scan: str, pos: int) -> tuple[int, bool, bool]:
     return end, capital, False
 
 
-def _parse(scan: str, pos: int) -> tuple[int, int, set[str], bool]:
-    """Parse address parts from `pos`; returns (start, end, kinds seen, capitalised name seen)."""
+def _parse(scan: str, pos: int) -> tuple[int, int, set[str], bool, bool]:
+    """Parse address parts from `pos`.
+
+    Returns (start, end, kinds of parts seen, a street/alley/estate name is capitalised, any name
+    is capitalised).
+    """
     start, end = pos, pos
     kinds: set[str] = set()
-    capital = False
+    capital = any_capital = False
     last_was_name = False
     cur = pos
     while True:
@@ -130,21 +137,26 @@ def _parse(scan: str, pos: int) -> tuple[int, int, set[str], bool]:
                 kind = _KW_KIND[m.group().rstrip(".").lower()]
                 name_end, cap, sentence_end = _name(scan, m.end())
                 if name_end == m.end():
-                    if kind != "area" and kinds:
-                        break
                     break
                 kinds.add(kind)
+                any_capital = any_capital or cap
                 capital = capital or (cap and kind in ("street", "gang", "estate"))
                 end = name_end
                 last_was_name = kind in ("street", "gang", "estate")
                 if sentence_end:
                     break
             else:
+                if group == "rtrw":
+                    text = m.group().lower()
+                    both = ("rt" in text and "rw" in text) or len(_DIGITS_RE.findall(text)) > 1
+                    group = "rtrw2" if both else "rtrw1"
                 kinds.add(group)
                 end = m.end()
                 last_was_name = False
-        elif last_was_name and (b := _BARE_NUM_RE.match(scan, cur)) is not None:
-            kinds.add("num")
+        elif last_was_name and cur > end and scan[end:cur].isspace() and (
+            b := _BARE_NUM_RE.match(scan, cur)
+        ) is not None:
+            kinds.add("num")  # "Jl. Mawar 12"
             end = b.end(1)
             last_was_name = False
         elif kinds and (p := _POSTAL_RE.match(scan, cur)) is not None:
@@ -152,22 +164,27 @@ def _parse(scan: str, pos: int) -> tuple[int, int, set[str], bool]:
             last_was_name = False
         else:
             break
-        s = _SEP_RE.match(scan, end)
-        cur = s.end() if s is not None else end
+        sep = _SEP_RE.match(scan, end)
+        cur = sep.end() if sep is not None else end
         if cur >= len(scan):
             break
-    return start, end, kinds, capital
+    return start, end, kinds, capital, any_capital
 
 
-def _is_address(kinds: set[str], capital: bool, residence: bool) -> bool:
-    if "rtrw" in kinds:
+def _is_address(kinds: set[str], capital: bool, any_capital: bool, residence: bool) -> bool:
+    """House level: RT and RW, a house number or block on a street, a named alley, or a
+    residence marker ("alamat", "tinggal di", "rumah saya di") before a named place."""
+    if "rtrw2" in kinds:
+        return True
+    dwelling = kinds & {"street", "gang", "estate"}
+    if "rtrw1" in kinds and (dwelling or "area" in kinds or "num" in kinds or residence):
         return True
     house = "num" in kinds or "blok" in kinds
-    if house and kinds & {"street", "gang", "estate"}:
+    if house and dwelling:
         return True
     if "gang" in kinds and capital:
         return True
-    return residence and bool(kinds)
+    return residence and (any_capital or house) and bool(kinds - {"km"})
 
 
 def detect_addresses(scan: str) -> list[Span]:
@@ -176,12 +193,12 @@ def detect_addresses(scan: str) -> list[Span]:
     for m in _ANCHOR_RE.finditer(scan):
         if m.start() < covered:
             continue
-        start, end, kinds, capital = _parse(scan, m.start())
+        start, end, kinds, capital, any_capital = _parse(scan, m.start())
         if end <= start:
             continue
         residence = _RESIDENCE_RE.search(scan, max(0, start - 40), start) is not None
-        if _is_address(kinds, capital, residence):
-            score = 0.9 if kinds & {"rtrw", "num", "blok"} else 0.8
+        if _is_address(kinds, capital, any_capital, residence):
+            score = 0.9 if kinds & {"rtrw1", "rtrw2", "num", "blok"} else 0.8
             spans.append(Span("ADDRESS", start, end, score))
             covered = end
     return spans

@@ -27,9 +27,9 @@ _PAREN_PHONE_RE = re.compile(r"\(\x20?0\d{2,3}\x20?\)\x20?\d{3,4}(?:[\x20.\-]?\d
 
 _MONEY_BEFORE_RE = re.compile(r"(?:rp|idr)\.?\s?$")
 _UNIT_AFTER_RE = re.compile(
-    r"\s?(?:(?:rb|ribu|rbu|k|jt|juta|m|miliar|milyar|rupiah|kali|kwh|km|kg)(?![a-z])|%|,-)"
+    r"\s?(?:(?:rb|ribu|rbu|k|jt|juta|m|miliar|milyar|rupiah|kali|kwh|km|kg|wib|wita|wit)(?![a-z])|%|,-)"
 )
-_THOUSANDS_RE = re.compile(r"\d{1,3}(?:\.\d{3})+")
+_THOUSANDS_RE = re.compile(r"\d{1,3}(?:\.\d{3})+|\d{1,2}[.:]\d\d\x20?-\x20?\d{1,2}[.:]\d\d")
 _DATE_RE = re.compile(
     r"(?:19|20)\d\d[.\-/](?:0?[1-9]|1[0-2])[.\-/]\d\d?|\d\d?[.\-/]\d\d?[.\-/](?:19|20)\d\d"
 )

@@ -1,16 +1,18 @@
 """Detector for names of private persons, where the text itself marks a name.
 
-Markers: "nama saya X", "nama: X", "nama lengkap X", "atas nama X", "a.n. X", "an. X", "a/n X",
-"namanya X", "bernama X", "saya X" / "aku X" (X capitalised), a relative or neighbour with a
-possessive ("ibu saya Sumiati", "anak saya, Rizki", "tetangga saya Pak Darto") and neighbourhood
-heads ("pak RT Joko", "Bu RW Sri"). A name is 1-4 capitalised words (initials like "M." allowed;
-ALL CAPS after a.n./nama; lower case after "nama saya"/"atas nama"), ending at function words
-("di", "dari", "yang", ...), digits or punctuation.
+Markers: "nama saya X", form fields ("nama: X", "pelapor: X"), "atas nama X", "a.n. X", "an. X",
+"a/n X", "namanya X", "bernama X", "nama X", "pelapor X", "korban X", "saya X" / "aku X", a
+relative or neighbour with a possessive ("ibu saya Sumiati", "anak saya, Rizki", "tetangga saya
+Pak Darto"), neighbourhood heads ("pak RT Joko") and "Kak X" (how service desks address a
+customer). A name is 1-4 words: capitalised, initials ("M."), ALL CAPS after a.n./namanya/form
+fields (a lone ALL CAPS word of up to 4 letters is an acronym), lower case only after "nama saya"
+or a form field. It ends at function words ("di", "dari", "yang", ...), digits or punctuation.
+In Title Case text (headlines) the markers that rely on capitals are skipped.
 
 Not redacted on purpose: an honorific with a name and no personal marker ("Bu Risma", "Pak
-Jokowi", "Pak Budi"): the text cannot tell a public figure from a private person, and officials
-named in their office are what a complaint is about. Offices ("Pak Menteri", "Bu Lurah") and
-agency names are never names.
+Jokowi", "Pak Budi", "Mas Gibran"): the text cannot tell a public figure from a private person,
+and officials named in their office are what a complaint is about. Offices ("Pak Menteri", "Bu
+Lurah") and agency names are never names.
 """
 
 from __future__ import annotations
@@ -27,21 +29,42 @@ _KIN = (
 _POSS = r"(?:saya|kami|aku|gue|gw|gua|sy)"
 _HONOR = r"(?:bapak|ibu|pak|bu|bpk|ibuk|mas|mbak|mba|kak|bang|dik|adik|om|tante|mbah|alm|almh|almarhum|almarhumah)\.?"
 
+_ROLES = r"pelapor|pemohon|pemilik|peserta|pelanggan|penerima|pengirim"
+_CAP = r"(?=\x20+(?-i:[A-Z]))"
+
 _TRIGGER_RE = re.compile(
     r"(?i)(?<![\w@])(?:"
-    rf"(?P<loose>nama\x20+(?:lengkap\x20+)?(?:{_POSS}|pelapor|lengkap|pemilik|peserta|pelanggan)"
-    r"(?:\x20+(?:adalah|ialah|yaitu))?\x20*:?|nama\x20*(?:lengkap\x20*)?:|atas\x20+nama"
-    r"|a\.\x20?n\.?|a/n|an\.|(?:pelapor|pemohon|penerima|pemilik|korban|pengirim)\x20*:)"
-    r"|(?P<named>namanya(?:\x20+adalah)?|bernama|nama(?=\x20+(?-i:[A-Z])))"
-    r"|(?P<role>(?:pelapor|pemohon|pengadu|korban|saksi)(?=\x20+(?-i:[A-Z])))"
+    # the writer's own name, or a form field: lower case allowed
+    rf"(?P<own>nama\x20+(?:lengkap\x20+)?{_POSS}(?:\x20+(?:adalah|ialah|yaitu))?\x20*:?"
+    rf"|nama\x20*(?:lengkap\x20*)?(?:{_ROLES})?\x20*:|(?:{_ROLES})\x20*:)"
+    # account holder: capitalised or ALL CAPS (bank transfer slips)
+    r"|(?P<acct>atas\x20+nama|a\.\x20?n\.?|a/n|an\.)"
+    r"|(?P<named>namanya(?:\x20+adalah)?|bernama)"
+    # the rest need a capital letter, and are skipped in Title Case headlines
+    rf"|(?P<bare>nama(?:\x20+lengkap)?{_CAP}|(?:pelapor|pemohon|pengadu|korban|saksi){_CAP})"
     rf"|(?P<kin>(?:{_KIN})\x20*(?:{_POSS}|ku|nya)\x20*,?(?:\x20*(?:yaitu|yakni|yang\x20+bernama"
     rf"|bernama|namanya))?(?:\x20+{_HONOR})?)"
     rf"|(?P<rt>(?:pak|bu|bapak|ibu|ketua)\x20+(?:rt|rw)(?:\x20*\d{{1,3}})?(?:\x20+{_HONOR})?)"
+    rf"|(?P<kak>(?:kak|kakak){_CAP})"
     r"|(?P<self>(?<!nama\x20)(?:saya|aku|sy|gue|gw)(?:\x20+(?:adalah|yaitu))?)"
     r")(?=[\x20:,])"
 )
+# trigger kind -> (lower case names allowed, ALL CAPS names allowed, needs normal case text)
+_RULES: dict[str, tuple[bool, bool, bool]] = {
+    "own": (True, True, False),
+    "acct": (False, True, False),
+    "named": (False, True, False),
+    "bare": (False, False, True),
+    "kin": (False, False, True),
+    "rt": (False, False, True),
+    "kak": (False, False, True),
+    "self": (False, False, True),
+}
+_SCORES = {"own": 0.85, "acct": 0.85, "named": 0.8, "self": 0.7, "kak": 0.65}
+_CAPWORD_RE = re.compile(r"[A-Z][a-z'’]+(?:-[A-Z]?[a-z'’]+)*")
+_ALPHA_RE = re.compile(r"[A-Za-z]+")
 
-_WORD_RE = re.compile(r"[\x20]*,?[\x20]*([A-Za-z][A-Za-z'’\-]*\.?)")
+_WORD_RE = re.compile(r"[\x20]*,?[\x20]*([A-Za-z][A-Za-z'’\-]*\.?)(?![\w])")
 
 # Words that end a name or show that what follows is not one.
 _STOP = frozenset(
@@ -65,7 +88,10 @@ _STOP = frozenset(
     samsat polres polsek polda pln pdam bpjs kai krl mrt lrt transjakarta pertamina telkom
     indihome bank bca bri bni mandiri bsi rumah rs puskesmas kantor sekolah jalan jl kelurahan
     kecamatan desa kota kabupaten rt rw no nomor nik kk hp wa telp rek rekening sudara
-    orang tua ortu korban pelaku oknum mas mbak pak bu bapak ibu kak bang om tante dik""".split()
+    orang tua ortu korban pelaku oknum mas mbak pak bu bapak ibu kak bang om tante dik
+    salah benar beda keliatan kelihatan tercantum tertulis terdaftar muncul hilang ganti berubah
+    typo dobel ganda sesuai penerima pemohon pelapor penjual pembeli pemilik saksi almarhum
+    almarhumah siapa kelompok lembaga perusahaan instansi sobat kakak semuanya""".split()
 )
 _HONORIFICS = frozenset(
     "bapak ibu pak bu bpk ibuk mas mbak mba kak bang dik adik om tante mbah alm almh".split()
@@ -77,6 +103,7 @@ def _take_name(scan: str, pos: int, lower_ok: bool, caps_ok: bool) -> tuple[int,
     """(start, end) of the name beginning at `pos`, or (pos, pos) when there is none."""
     start = end = -1
     words = 0
+    all_caps = True
     cur = pos
     while words < _MAX_WORDS:
         m = _WORD_RE.match(scan, cur)
@@ -87,55 +114,63 @@ def _take_name(scan: str, pos: int, lower_ok: bool, caps_ok: bool) -> tuple[int,
         word = m.group(1)
         bare = word.rstrip(".")
         low = bare.lower()
-        if words == 0 and low in _HONORIFICS:
+        if words == 0 and start < 0 and low in _HONORIFICS:
             cur = m.end(1)  # "a.n. Bapak Slamet": the honorific stays, the name goes
             continue
-        if low in _STOP:
+        if low in _STOP or (len(low) >= 7 and low.endswith("nya")):
             break
         initial = len(bare) == 1 and word.endswith(".") and bare.isupper()
-        if word.endswith(".") and not initial:
-            word = bare  # a full stop after a word ends the sentence, and the name
+        sentence_end = word.endswith(".") and not initial
         if initial:
             pass
-        elif bare[0].isupper():
-            if bare.isupper() and len(bare) > 1 and not caps_ok:
+        elif _CAPWORD_RE.fullmatch(bare):
+            all_caps = False
+        elif bare.isupper() and bare.isalpha() and len(bare) > 1:
+            if not caps_ok:
                 break
-            if not bare[1:].replace("'", "").replace("’", "").replace("-", "").isalpha():
-                break
-        elif not (lower_ok and bare.isalpha() and len(bare) > 1):
+        elif lower_ok and bare.isalpha() and bare.islower() and len(bare) > 1:
+            all_caps = False
+        else:
             break
         if start < 0:
             start = m.start(1)
-        end = m.start(1) + len(word)
+        end = m.start(1) + len(bare)
         words += 1
-        cur = end
-        if word != m.group(1) and not initial:
+        cur = m.end(1)
+        if sentence_end:
             break
     if start < 0:
         return pos, pos
+    if all_caps and words == 1 and end - start <= 4:
+        return pos, pos  # a lone short ALL CAPS word is an acronym (PT, KUA, KTP), not a name
     return start, end
+
+
+def _headline(scan: str) -> bool:
+    """Title Case text (news headlines) capitalises every word: capitals say nothing there."""
+    words = _ALPHA_RE.findall(scan)
+    if len(words) < 6:
+        return False
+    caps = sum(1 for w in words if w[0].isupper())
+    return caps >= 0.6 * len(words)
 
 
 def detect_persons(scan: str) -> list[Span]:
     spans: list[Span] = []
     last_end = -1
+    headline: bool | None = None
     for m in _TRIGGER_RE.finditer(scan):
         if m.start() < last_end:
             continue
-        kind = m.lastgroup
-        if kind == "loose":
-            start, end = _take_name(scan, m.end(), lower_ok=True, caps_ok=True)
-            lowered = start < end and scan[start].islower()
-            if lowered and end - start < 3:
+        kind = m.lastgroup or "self"
+        lower_ok, caps_ok, needs_case = _RULES[kind]
+        if needs_case:
+            if headline is None:
+                headline = _headline(scan)
+            if headline:
                 continue
-            score = 0.85
-        elif kind == "self":
-            start, end = _take_name(scan, m.end(), lower_ok=False, caps_ok=False)
-            score = 0.7
-        else:
-            start, end = _take_name(scan, m.end(), lower_ok=False, caps_ok=kind == "named")
-            score = 0.8
+        start, end = _take_name(scan, m.end(), lower_ok, caps_ok)
         if end > start:
-            spans.append(Span("PERSON", start, end, score))
+            spans.append(Span("PERSON", start, end, _SCORES.get(kind, 0.75)))
             last_end = end
     return spans

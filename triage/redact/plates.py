@@ -47,8 +47,8 @@ def detect_plates(scan: str) -> list[Span]:
     seen: set[int] = set()
     for m in _UPPER_RE.finditer(scan):
         suffix = m.group(5)
-        if not m.group(2) and not m.group(4) and len(m.group(3)) < 2:
-            continue  # glued with one digit: an acronym (P2TL, B2B), not a plate
+        if not m.group(2) and (not suffix or (not m.group(4) and len(m.group(3)) < 2)):
+            continue  # glued without letters or with one digit: a code (P19, P2TL), not a plate
         if suffix is not None:
             spans.append(Span("VEHICLE_PLATE", m.start(), m.end(), 0.85))
             seen.add(m.start())
