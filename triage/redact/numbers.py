@@ -23,7 +23,10 @@ _RUN_RE = re.compile(
 )
 _GROUP_RE = re.compile(r"\d+")
 # Landline with the area code in parentheses: (021) 555-1234, (0274) 512345.
-_PAREN_PHONE_RE = re.compile(r"\(\x20?0\d{2,3}\x20?\)\x20?\d{3,4}(?:[\x20.\-]?\d{2,5})?(?!\d)")
+_PAREN_PHONE_RE = re.compile(
+    r"\(\x20?0\d{2,3}\x20?\)\x20?\d{3,4}(?:[\x20.\-]?\d{2,5})?(?!\d)"
+    r"|\(\x20?\+?62\x20?\)\x20?8\d{2}(?:[\x20.\-]?\d{3,4}){2}(?!\d)"
+)
 
 _MONEY_BEFORE_RE = re.compile(r"(?:rp|idr)\.?\s?$")
 _UNIT_AFTER_RE = re.compile(

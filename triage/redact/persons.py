@@ -91,7 +91,8 @@ _STOP = frozenset(
     orang tua ortu korban pelaku oknum mas mbak pak bu bapak ibu kak bang om tante dik
     salah benar beda keliatan kelihatan tercantum tertulis terdaftar muncul hilang ganti berubah
     typo dobel ganda sesuai penerima pemohon pelapor penjual pembeli pemilik saksi almarhum
-    almarhumah siapa kelompok lembaga perusahaan instansi sobat kakak semuanya""".split()
+    almarhumah siapa kelompok lembaga perusahaan instansi sobat kakak semuanya pt cv ud pd kud
+    tbk yayasan koperasi bumn bumd pemda toko""".split()
 )
 _HONORIFICS = frozenset(
     "bapak ibu pak bu bpk ibuk mas mbak mba kak bang dik adik om tante mbah alm almh".split()
@@ -99,7 +100,9 @@ _HONORIFICS = frozenset(
 _MAX_WORDS = 4
 
 
-def _take_name(scan: str, pos: int, lower_ok: bool, caps_ok: bool) -> tuple[int, int]:
+def _take_name(
+    scan: str, pos: int, lower_ok: bool, caps_ok: bool, short_caps: int = 4
+) -> tuple[int, int]:
     """(start, end) of the name beginning at `pos`, or (pos, pos) when there is none."""
     start = end = -1
     words = 0
@@ -141,18 +144,44 @@ def _take_name(scan: str, pos: int, lower_ok: bool, caps_ok: bool) -> tuple[int,
             break
     if start < 0:
         return pos, pos
-    if all_caps and words == 1 and end - start <= 4:
-        return pos, pos  # a lone short ALL CAPS word is an acronym (PT, KUA, KTP), not a name
+    if all_caps and words == 1 and end - start <= short_caps:
+        return pos, pos  # a lone short ALL CAPS word is an acronym (KUA, KTP), not a name
     return start, end
 
 
+_PREV_WORD_RE = re.compile(r"([A-Za-z]+)[\x20]*$")
+_CLAUSE_OPENERS = frozenset(
+    """halo hallo hai hi hei perkenalkan kenalin kenalkan permisi assalamualaikum dengan ini
+    min admin kak kakak pak bu gan sis mas mbak bang dan tapi jadi""".split()
+)
+
+
+def _clause_start(scan: str, pos: int) -> bool:
+    """True when `pos` opens a clause: text start, after punctuation or a greeting word."""
+    m = _PREV_WORD_RE.search(scan, max(0, pos - 20), pos)
+    return m is None or m.group(1).lower() in _CLAUSE_OPENERS
+
+
+_SENTENCE_WORD_RE = re.compile(r"(^|[.!?\n]\s*)?([A-Za-z]+)")
+
+
 def _headline(scan: str) -> bool:
-    """Title Case text (news headlines) capitalises every word: capitals say nothing there."""
-    words = _ALPHA_RE.findall(scan)
-    if len(words) < 6:
-        return False
-    caps = sum(1 for w in words if w[0].isupper())
-    return caps >= 0.6 * len(words)
+    """Title Case text (news headlines) capitalises common words too; capitals say nothing there.
+
+    Headline: at least two common words capitalised mid-sentence ("Korban Capai 40 Orang", "Tak
+    Ada Korban Jiwa"), and more of them than common words in lower case.
+    """
+    cap_common = low_common = 0
+    for m in _SENTENCE_WORD_RE.finditer(scan):
+        word = m.group(2)
+        low = word.lower()
+        if low not in _STOP:
+            continue
+        if word.islower():
+            low_common += 1
+        elif m.group(1) is None and word[0].isupper() and word[1:].islower():
+            cap_common += 1
+    return cap_common >= 2 and cap_common > low_common
 
 
 def detect_persons(scan: str) -> list[Span]:
@@ -169,7 +198,11 @@ def detect_persons(scan: str) -> list[Span]:
                 headline = _headline(scan)
             if headline:
                 continue
-        start, end = _take_name(scan, m.end(), lower_ok, caps_ok)
+        if kind == "self" and not _clause_start(scan, m.start()):
+            continue  # "alamat saya Medan", "KTP gue Bekasi": a possessive, not "I am"
+        # a transfer slip's holder may be one short name ("a.n. DEWI"); elsewhere that is an acronym
+        short_caps = 1 if kind == "acct" else 4
+        start, end = _take_name(scan, m.end(), lower_ok, caps_ok, short_caps)
         if end > start:
             spans.append(Span("PERSON", start, end, _SCORES.get(kind, 0.75)))
             last_end = end

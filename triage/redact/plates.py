@@ -65,8 +65,8 @@ def detect_plates(scan: str) -> list[Span]:
         if suffix is not None and suffix.lower() in _NOT_SUFFIX:
             end = m.end(2)
             suffix = None
-        if " " not in m.group() and len(m.group(2)) < 2:
-            continue
+        if " " not in m.group() and (suffix is None or len(m.group(2)) < 2):
+            continue  # glued: needs letters and two digits, like the upper-case form
         if suffix is None and m.group(1).islower():
             continue  # "b 12" in lower case without letters is too weak
         if _vehicle_near(scan, m.start(), end):

@@ -1,0 +1,128 @@
+"""Users of the review page: creating and listing them, and their password hashes (argon2id).
+
+Passwords are hashed with argon2-cffi's defaults (argon2id, RFC 9106 low-memory profile); a hash
+made with older parameters is upgraded on the next successful login (`needs_rehash`). Roles are
+the ids of the review page: `peninjau` (reviewer), `analis`, `admin`; what each may do is the
+permission table in `review/auth.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from pipelines.store import schema as s
+from triage.errors import PantauError
+
+ROLES = ("peninjau", "analis", "admin")
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+
+_HASHER = PasswordHasher()
+# Verified against when the user does not exist, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _HASHER.hash("pantau-dummy-password-for-timing")
+
+
+class UserError(PantauError):
+    """A user cannot be created or found as asked."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    name: str
+    role: str
+    password_hash: str
+    created_at: datetime
+    disabled: bool
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when `password` matches; a missing or malformed hash is a mismatch (never raises)."""
+    try:
+        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    try:
+        return _HASHER.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
+def check_name(name: str) -> str:
+    if not NAME_PATTERN.match(name or ""):
+        raise UserError(
+            "user name must be 2-32 characters of lowercase letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+    return role
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"password too short: use at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserError(f"password too long: at most {MAX_PASSWORD_LENGTH} characters")
+    return password
+
+
+def _user(row: Any) -> User:
+    return User(row.id, row.name, row.role, row.password_hash, row.created_at, bool(row.disabled))
+
+
+def create_user(engine: Engine, name: str, role: str, password: str, *, now: datetime) -> User:
+    """Create one user; the name must be new. Writes an audit-log entry (no secret in it)."""
+    check_name(name)
+    check_role(role)
+    check_password(password)
+    password_hash = hash_password(password)
+    try:
+        with engine.begin() as conn:
+            user_id = conn.execute(insert(s.users).values(
+                name=name, role=role, password_hash=password_hash, created_at=now, disabled=False,
+            )).inserted_primary_key[0]
+            conn.execute(insert(s.audit_log).values(
+                at=now, actor="cli", action="user.create", target=f"user:{name}",
+                detail={"role": role}))
+    except IntegrityError:
+        raise UserError(f"a user named {name!r} already exists") from None
+    return User(int(user_id), name, role, password_hash, now, False)
+
+
+def list_users(engine: Engine) -> list[User]:
+    with engine.connect() as conn:
+        return [_user(r) for r in conn.execute(select(s.users).order_by(s.users.c.name))]
+
+
+def find_user(engine: Engine, *, name: str | None = None, user_id: int | None = None) -> User | None:
+    query = select(s.users)
+    query = query.where(s.users.c.id == user_id) if user_id is not None else query.where(s.users.c.name == name)
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return _user(row) if row else None
+
+
+def update_password_hash(engine: Engine, user_id: int, password_hash: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(s.users).where(s.users.c.id == user_id).values(password_hash=password_hash))
