@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import socket
 import statistics
 import time
 import uuid
@@ -80,6 +82,19 @@ _POST_COLUMNS = (
 )
 
 
+def _local_process_gone(owner: str) -> bool:
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's worker: its lease expires by time
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def case_signature(post_key: str, redacted_text: str) -> str:
     """Exact-duplicate key: hash of the normalised text (short texts stay on their own)."""
     words = normalize(redacted_text).split()
@@ -110,27 +125,37 @@ class TriageStage:
         self.severity = severity or DEFAULT_SEVERITY
         self.batch_size = batch_size
         self.lease_seconds = lease_seconds
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self._baselines: dict[str | None, float] = {}
         self._baselines_at: datetime | None = None
 
     # --- claiming -------------------------------------------------------------------------
+    def _dead_local_owners(self, conn: Connection) -> list[str]:
+        """Lease owners on this host whose process is gone: their leases need not expire."""
+        p = s.posts
+        owners = conn.execute(select(p.c.triage_lease_owner).distinct().where(
+            p.c.triage_state == "pending", p.c.triage_lease_owner.is_not(None))).scalars().all()
+        return [o for o in owners if o != self.owner and _local_process_gone(o)]
+
     def claim(self, now: datetime) -> list[Any]:
         p = s.posts
         until = now + timedelta(seconds=self.lease_seconds)
-        claimable = and_(p.c.triage_state == "pending",
-                         or_(p.c.triage_lease_until.is_(None), p.c.triage_lease_until < now))
         with self.engine.begin() as conn:
+            claimable = and_(p.c.triage_state == "pending", or_(
+                p.c.triage_lease_until.is_(None), p.c.triage_lease_until < now,
+                p.c.triage_lease_owner.in_(self._dead_local_owners(conn))))
             if conn.dialect.name == "postgresql":
                 picked = (select(p.c.id).where(claimable).order_by(p.c.id).limit(self.batch_size)
                           .with_for_update(skip_locked=True).scalar_subquery())
                 rows = conn.execute(update(p).where(p.c.id.in_(picked))
-                                    .values(triage_lease_until=until).returning(*_POST_COLUMNS)).all()
+                                    .values(triage_lease_until=until, triage_lease_owner=self.owner)
+                                    .returning(*_POST_COLUMNS)).all()
             else:
                 rows = conn.execute(select(*_POST_COLUMNS).where(claimable).order_by(p.c.id)
                                     .limit(self.batch_size)).all()
                 if rows:
                     conn.execute(update(p).where(p.c.id.in_([r.id for r in rows]))
-                                 .values(triage_lease_until=until))
+                                 .values(triage_lease_until=until, triage_lease_owner=self.owner))
         return sorted(rows, key=lambda r: r.id)
 
     # --- computing (pure core, no I/O) ------------------------------------------------------
@@ -188,7 +213,8 @@ class TriageStage:
             by_case[case_ids[t.signature]].append(t.row.id)
         for case_id, post_ids in by_case.items():  # one UPDATE per case, not per post
             conn.execute(update(p).where(p.c.id.in_(post_ids))
-                         .values(triage_state="done", triage_lease_until=None, case_id=case_id))
+                         .values(triage_state="done", triage_lease_until=None,
+                                 triage_lease_owner=None, case_id=case_id))
         self._enqueue(conn, results, case_ids, now, report)
         report.triaged += len(results)
         for t in results:

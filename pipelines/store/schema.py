@@ -106,6 +106,7 @@ posts = Table(
     # triage work state: pending -> done; workers lease pending posts
     Column("triage_state", String(16), nullable=False, server_default="pending"),
     Column("triage_lease_until", Time),
+    Column("triage_lease_owner", String(96)),  # "host:pid" of the worker holding the lease
     Column("case_id", Id, ForeignKey("cases.id")),
     Column("text_purged_at", Time),
     UniqueConstraint("platform", "post_id"),

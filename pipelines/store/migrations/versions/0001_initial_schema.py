@@ -154,6 +154,7 @@ def upgrade() -> None:
         sa.Column("inserted_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("triage_state", sa.String(length=16), server_default="pending", nullable=False),
         sa.Column("triage_lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("triage_lease_owner", sa.String(length=96), nullable=True),
         sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("text_purged_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_posts_case_id_cases")),

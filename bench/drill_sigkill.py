@@ -1,0 +1,93 @@
+"""Fault drill: SIGKILL `pantau worker` (or `pantau run --once`) at random moments, 20 times in
+a row, then one normal run; prints whether every post was triaged once and no queue item was
+lost or duplicated.
+
+    python bench/drill_sigkill.py [--kills 20] [--posts 4000] [--command worker|run]
+                                  [--database-url URL]
+
+Posts: the bundled sample repeated with new ids (so cases, qualification and revisions all
+happen), plus ../shared/data/real texts when present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from pipelines.integrity import check_integrity  # noqa: E402
+from pipelines.store.db import open_database  # noqa: E402
+
+SAMPLE = REPO / "pipelines" / "resources" / "sample_posts.jsonl"
+
+
+def write_posts(path: Path, n: int) -> None:
+    rows = [json.loads(line) for line in SAMPLE.read_text().splitlines() if line.strip()]
+    with path.open("w") as handle:
+        for i in range(n):
+            row = dict(rows[i % len(rows)])
+            row["post_id"] = f"{row['post_id']}{i // len(rows):04d}"
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def drill(kills: int, posts: int, command: str, database_url: str | None, seed: int = 7) -> bool:
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        url = database_url or f"sqlite:///{workdir / 'drill.db'}"
+        env = {**os.environ, "PANTAU_DATABASE_URL": url, "PANTAU_PSEUDONYM_KEY": "drill-key",
+               "PANTAU_DATA_DIR": str(workdir)}
+        source = workdir / "posts.jsonl"
+        write_posts(source, posts)
+        config = workdir / "pantau.toml"
+        config.write_text(f'[[sources.file]]\npath = "{source}"\nformat = "jsonl"\n')
+        env["PANTAU_CONFIG"] = str(config)
+        pantau = [sys.executable, "-m", "pipelines.cli"]
+        step = pantau + (["worker", "--drain", "--batch-size", "200"] if command == "worker" else ["run", "--once"])
+        if command == "worker":
+            subprocess.run(pantau + ["import", str(source)], env=env, cwd=REPO, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        killed = 0
+        for _ in range(kills):
+            proc = subprocess.Popen(step, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.5, 6.0))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                killed += 1
+            proc.wait()
+        final = subprocess.run(step, env=env, cwd=REPO, capture_output=True, text=True)
+        engine = open_database(url)
+        report = check_integrity(engine)
+        engine.dispose()
+        print(f"{command}: {kills} runs, {killed} killed mid-run, final run exit {final.returncode}")
+        print(f"  posts {report.posts}, pending {report.pending}, done without result "
+              f"{report.triaged_without_result}, result without done {report.results_without_done}, "
+              f"qualified cases without queue item {report.qualified_cases_without_item}, "
+              f"duplicate queue items {report.duplicate_items}")
+        print("  PASS" if report.ok and final.returncode == 0 else "  FAIL")
+        return report.ok and final.returncode == 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--posts", type=int, default=4000)
+    parser.add_argument("--command", choices=("worker", "run"), default="worker")
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    sys.exit(0 if drill(args.kills, args.posts, args.command, args.database_url) else 1)
+
+
+if __name__ == "__main__":
+    main()
