@@ -29,7 +29,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils import murmurhash3_32
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from triage.text import Token, tokenize, words_of
+from triage.text import AgencyPhrases, Token, agency_matcher, normalize_tokens, tokenize
 
 MODEL_NAMES = ("kind", "substance", "maladministration")
 NO_MALADMINISTRATION = "tidak_ada"
@@ -44,14 +44,15 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
     registry's aliases and keywords for agencies the seed corpus rarely names.
     """
 
-    def __init__(self, agencies: tuple[tuple[str, str, str], ...] = ()) -> None:
+    def __init__(self, agencies: AgencyPhrases = ()) -> None:
         self.agencies = agencies
 
     def fit(self, X, y=None):  # noqa: ANN001, ANN201, N803 - scikit-learn's signature
         return self
 
     def transform(self, X):  # noqa: ANN001, ANN201, N803
-        return [" ".join(words_of(tokenize(str(text)), tuple(self.agencies))) for text in X]
+        matcher = agency_matcher(tuple(map(tuple, self.agencies)))
+        return [normalize_tokens(t, tokenize(t), matcher) for t in map(str, X)]
 
     def __sklearn_tags__(self):  # noqa: ANN204
         tags = super().__sklearn_tags__()
@@ -151,7 +152,7 @@ def build_pipeline(
     *,
     c: float = 0.5,
     seed: int = 13,
-    agencies: tuple[tuple[str, str, str], ...] = (),
+    agencies: AgencyPhrases = (),
     char_ngrams: tuple[int, int] = (3, 5),
     min_df: int = 2,
     max_features: int | None = 60_000,
@@ -236,9 +237,9 @@ class _Explainer:
 
     def _push(self, cols: np.ndarray) -> np.ndarray:
         pos = np.searchsorted(self.columns, cols)
-        pos = pos[(pos < len(self.columns))]
-        hit = pos[self.columns[pos] == cols[: len(pos)]] if len(pos) == len(cols) else pos[
-            self.columns[pos] == cols[np.arange(len(pos))]]
+        inside = pos < len(self.columns)
+        pos = pos[inside]
+        hit = pos[self.columns[pos] == cols[inside]]
         return self.weights[hit].sum(axis=0) if len(hit) else self.zero
 
     def word(self, word: str) -> np.ndarray:
@@ -313,11 +314,17 @@ class Classifier:
             return []
         texts = [str(t) for t in texts]
         tokens = [tokenize(t) for t in texts]  # once, shared by the three models
-        kind = self._predict_one("kind", texts, tokens, None)
-        substance = self._predict_one("substance", texts, tokens, None)
+        hashed = None
+        if self._shared:  # normalise and hash once, shared by the three models
+            first = self.pipelines[MODEL_NAMES[0]]
+            matcher = agency_matcher(tuple(map(tuple, first.named_steps["normalize"].agencies)))
+            normalized = [normalize_tokens(t, toks, matcher) for t, toks in zip(texts, tokens)]
+            hashed = first.named_steps["ngrams"].transform(normalized)
+        kind = self._predict_one("kind", texts, tokens, hashed, None)
+        substance = self._predict_one("substance", texts, tokens, hashed, None)
         aduan = [i for i, k in enumerate(kind) if k.label == "aduan"]
-        mal_rows = self._predict_one("maladministration", texts, tokens, aduan) if aduan else []
-        mal: dict[int, LabelPrediction] = dict(zip(aduan, mal_rows))
+        mal_rows = self._predict_one("maladministration", texts, tokens, hashed, aduan) if aduan else []
+        mal: dict[int, LabelPrediction] = dict(zip(aduan, mal_rows, strict=True))
         labels = []
         for i in range(len(texts)):
             m = mal.get(i)
@@ -326,24 +333,19 @@ class Classifier:
             labels.append(Labels(kind[i], substance[i], m))
         return labels
 
-    def _features(self, name: str, texts: Sequence[str], tokens: Sequence[list[Token]], rows: list[int] | None):
-        pipeline = self.pipelines[name]
-        if self._shared:
-            if not hasattr(self, "_batch") or self._batch[0] is not texts:
-                agencies = tuple(pipeline.named_steps["normalize"].agencies)
-                normalized = [" ".join(words_of(t, agencies)) for t in tokens]
-                self._batch = (texts, pipeline.named_steps["ngrams"].transform(normalized))
-            hashed = self._batch[1]
-            hashed = hashed if rows is None else hashed[rows]
-            return pipeline[2:-1].transform(hashed)
-        chosen = texts if rows is None else [texts[i] for i in rows]
-        return pipeline[:-1].transform(chosen)
-
     def _predict_one(
-        self, name: str, texts: Sequence[str], tokens: Sequence[list[Token]], rows: list[int] | None
+        self,
+        name: str,
+        texts: list[str],
+        tokens: list[list[Token]],
+        hashed: sp.csr_matrix | None,
+        rows: list[int] | None,
     ) -> list[LabelPrediction]:
         pipeline = self.pipelines[name]
-        matrix = self._features(name, texts, tokens, rows)
+        if hashed is not None:
+            matrix = pipeline[2:-1].transform(hashed if rows is None else hashed[rows])
+        else:
+            matrix = pipeline[:-1].transform(texts if rows is None else [texts[i] for i in rows])
         model = pipeline.named_steps["model"]
         proba = model.predict_proba(matrix)
         classes = [str(c) for c in model.classes_]

@@ -10,6 +10,7 @@ reduplication (surat2), slang and abbreviations (triage/lexicon.py), redaction p
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -215,6 +216,46 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def normalize(text: str) -> str:
-    """The model's view of a post: normalised stems joined by spaces."""
-    return " ".join(w for token in tokenize(text) for w in token.words)
+AgencyPhrases = tuple[tuple[str, str, str], ...]  # (phrase or @handle, agency id, substance)
+
+
+@lru_cache(maxsize=8)
+def agency_matcher(agencies: AgencyPhrases) -> Callable[[str], list[str]] | None:
+    """A function giving the `agensi_<id>`/`sektor_<substance>` tags of the agencies a text names.
+
+    Phrases match on the lowercased text at word boundaries (as the registry's resolver does).
+    """
+    if not agencies:
+        return None
+    tags = {}
+    for phrase, agency_id, substance in agencies:
+        tags.setdefault(phrase.lower(), ("agensi_" + agency_id, "sektor_" + substance))
+    alternation = "|".join(re.escape(p) for p in sorted(tags, key=len, reverse=True))
+    pattern = re.compile(r"(?<![\w@])(" + alternation + r")(?!\w)")
+
+    def match(text: str) -> list[str]:
+        found: dict[str, None] = {}
+        for phrase in pattern.findall(text.lower()):
+            for tag in tags[phrase]:
+                found[tag] = None
+        return list(found)
+
+    return match
+
+
+def normalize_tokens(
+    text: str, tokens: list[Token], matcher: Callable[[str], list[str]] | None = None
+) -> str:
+    """The model's view of a tokenized post, with agency tags when a matcher is given."""
+    words = [w for token in tokens for w in token.words]
+    shouting = sum(1 for c in text if c.isupper())
+    if shouting >= 12 and shouting > 0.6 * sum(1 for c in text if c.isalpha()):
+        words.append("huruf_kapital")  # a post written in capitals: shouting
+    if matcher is not None:
+        words += matcher(text)
+    return " ".join(words)
+
+
+def normalize(text: str, agencies: AgencyPhrases = ()) -> str:
+    """The model's view of a post: normalised stems joined by spaces (+ agency tags)."""
+    return normalize_tokens(text, tokenize(text), agency_matcher(agencies))

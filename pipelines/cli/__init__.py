@@ -12,6 +12,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import DBAPIError
+
 from triage.errors import PantauError
 
 # Modules that contribute subcommands, in the order `pantau --help` lists them.
@@ -67,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PantauError as exc:
         print(f"pantau: error: {exc}", file=sys.stderr)
         return 2
+    except DBAPIError as exc:  # the database went away or refused: one line, no traceback
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        print(f"pantau: error: database error: {reason}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("pantau: interrupted", file=sys.stderr)
         return 130

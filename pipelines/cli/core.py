@@ -102,18 +102,14 @@ def cmd_run(args: Any) -> int:
 
 def cmd_worker(args: Any) -> int:
     from pipelines.run import triage_stage
+    from pipelines.worker import run_worker
 
     ctx = context_from_args(args)
     stage = triage_stage(ctx, batch_size=args.batch_size)  # models load once per process
-    if args.drain:
-        report = stage.drain()
-        print(f"worker drained: {report.triaged} posts triaged, {report.enqueued} queue items, "
-              f"{report.seconds:.1f}s")
-        return 0
-    while True:
-        report = stage.run_batch()
-        if report.claimed == 0:
-            time.sleep(args.poll_seconds)
+    report = run_worker(stage, drain=args.drain, poll_seconds=args.poll_seconds, sleep=time.sleep)
+    print(f"worker drained: {report.triaged} posts triaged, {report.enqueued} queue items, "
+          f"{report.seconds:.1f}s")
+    return 0
 
 
 def cmd_status(args: Any) -> int:
