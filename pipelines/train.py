@@ -1,11 +1,14 @@
-"""Training the three classifiers from the team's seed corpus (+ human labels) into artifacts."""
+"""Training the three classifiers from the team's seed corpus (+ human labels) into artifacts.
+
+Human labels are the review page's decisions: `reviews` rows with action "label", one per field
+(kind, substance, maladministration), on the post's redacted text (`human_labels`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import subprocess
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,17 +19,19 @@ from typing import Any
 import numpy as np
 import sklearn
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sqlalchemy import Engine, select
 
 from pipelines.models import promote, save_artifact
-from triage.classify import MODEL_NAMES, NO_MALADMINISTRATION, build_pipeline
+from pipelines.store import schema
+from triage.classify import MODEL_NAMES, NO_MALADMINISTRATION, Classifier, build_pipeline, compact
 from triage.errors import PantauError
-from triage.evaluation import report
+from triage.evaluation import Report, report, target_figures
 from triage.taxonomy import LABEL_SETS
 
 log = logging.getLogger(__name__)
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "data" / "seed"
-CODE_VERSION = "0.1.0"
+CODE_VERSION = "0.2.0"
 MIN_EXAMPLES = 10  # fewer examples of a label than this and the label is not learned
 
 
@@ -79,6 +84,45 @@ def merge_human_labels(examples: Sequence[Example], human: Sequence[Example]) ->
     return list(by_id.values())
 
 
+def human_labels(engine: Engine) -> list[Example]:
+    """Posts labeled on the review page: the latest human value of each field, on redacted text.
+
+    A field nobody labeled takes the machine's label of that post (the reviewer saw it and let
+    it stand); posts with no label left, or an invalid one, are skipped. Non-aduan posts get
+    tidak_ada whatever was stored, as LABELS.md requires.
+    """
+    r, p, t = schema.reviews, schema.posts, schema.triage_results
+    query = (
+        select(p.c.id, p.c.platform, p.c.post_id, p.c.redacted_text, r.c.field, r.c.value)
+        .join(p, p.c.id == r.c.post_pk)
+        .where(r.c.action == "label", r.c.field.in_(MODEL_NAMES))
+        .order_by(r.c.post_pk, r.c.at, r.c.id)
+    )
+    labels: dict[int, dict[str, str]] = {}
+    meta: dict[int, tuple[str, str]] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            labels.setdefault(row.id, {})[row.field] = row.value  # later rows win
+            meta[row.id] = (f"human:{row.platform}:{row.post_id}", row.redacted_text)
+        machine = {}
+        if labels:
+            machine_query = select(t.c.post_pk, t.c.kind, t.c.substance, t.c.maladministration)
+            for row in conn.execute(machine_query.where(t.c.post_pk.in_(list(labels)))):
+                machine[row.post_pk] = {n: getattr(row, n) for n in MODEL_NAMES}
+    examples = []
+    for pk, values in labels.items():
+        merged = {**machine.get(pk, {}), **values}
+        if merged.get("kind") not in (None, "aduan"):
+            merged["maladministration"] = NO_MALADMINISTRATION
+        if any(merged.get(n) not in LABEL_SETS[n] for n in MODEL_NAMES):
+            log.warning("post %s: human labels incomplete or invalid, skipped", pk)
+            continue
+        example_id, text = meta[pk]
+        examples.append(Example(example_id, text, merged["kind"], merged["substance"],
+                                merged["maladministration"], "human"))
+    return examples
+
+
 def data_hash(examples: Sequence[Example]) -> str:
     digest = hashlib.sha256()
     for e in sorted(examples, key=lambda e: e.id):
@@ -101,11 +145,19 @@ def _targets(examples: Sequence[Example], name: str) -> tuple[list[str], list[st
 
 
 def _git_commit() -> str:
+    """The checked-out commit, read from .git (no git process); "unknown" outside a clone."""
+    git = Path(__file__).resolve().parent.parent / ".git"
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=5, cwd=Path(__file__).parent)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
+        head = (git / "HEAD").read_text().strip()
+        if head.startswith("ref: "):
+            ref = head[5:]
+            path = git / ref
+            if path.exists():
+                return path.read_text().strip()[:12]
+            packed = (git / "packed-refs").read_text().splitlines()
+            return next((line.split()[0][:12] for line in packed if line.endswith(" " + ref)), "unknown")
+        return head[:12]
+    except OSError:
         return "unknown"
 
 
@@ -123,9 +175,9 @@ def _card(name: str, version: str, n: int, counts: Counter, cv: Any, dev: Any | 
         "page. Never trained on ../shared/data. Label counts: "
         + ", ".join(f"{k} {v}" for k, v in counts.most_common()),
         "",
-        "## Per-class metrics (5-fold cross-validation on the training data)",
+        "## Per-class metrics (cross-validation on the training data)",
         "```",
-        cv.render(),
+        cv.render() if cv is not None else "skipped",
         "```",
     ]
     if dev is not None:
@@ -144,6 +196,15 @@ def _card(name: str, version: str, n: int, counts: Counter, cv: Any, dev: Any | 
     return "\n".join(lines)
 
 
+def _free_version(models_dir: Path, base: str) -> str:
+    """`base`, or base-2, base-3, ... when a model of that version already exists."""
+    version, n = base, 1
+    while any((Path(models_dir) / name / version).exists() for name in MODEL_NAMES):
+        n += 1
+        version = f"{base}-{n}"
+    return version
+
+
 def train(
     examples: Sequence[Example],
     models_dir: Path,
@@ -153,53 +214,78 @@ def train(
     now: datetime | None = None,
     do_promote: bool = False,
     folds: int = 5,
+    params: dict[str, Any] | None = None,
 ) -> dict[str, str]:
-    """Fit the three models, write their artifacts; returns {name: version}."""
+    """Fit the three models, write their artifacts; returns {name: version}.
+
+    params: keyword arguments of `build_pipeline` (its defaults are the shipped configuration);
+    folds: cross-validation folds for the card's metrics (0 skips them); dev: labeled rows to
+    measure on (never trained on), whose figures go into metadata and card.
+    """
+    params = dict(params or {})
     if len(examples) < 50:
         raise TrainingError(f"only {len(examples)} labeled posts: too few to train")
     now = now or datetime.now(timezone.utc)
     dhash = data_hash(examples)
-    version = f"{now:%Y%m%d}-{dhash[:8]}"
-    versions = {}
+    version = _free_version(models_dir, f"{now:%Y%m%d}-{dhash[:8]}")
+    pipelines, cvs, counts = {}, {}, {}
     for name in MODEL_NAMES:
         texts, labels = _targets(examples, name)
-        counts = Counter(labels)
-        pipeline = build_pipeline(seed=seed)
-        n_splits = min(folds, min(counts.values()))
+        counts[name] = Counter(labels)
+        n_splits = min(folds, min(counts[name].values()))
+        cvs[name] = None
         if n_splits >= 2:
             cv_pred = cross_val_predict(
-                build_pipeline(seed=seed), np.array(texts, dtype=object), labels,
+                build_pipeline(seed=seed, **params), np.array(texts, dtype=object), labels,
                 cv=StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed),
             )
-            cv = report(f"{name} cross-validation", labels, list(cv_pred), LABEL_SETS[name])
-        else:
-            cv = report(f"{name} cross-validation (skipped: a class has < 2 examples)", [], [], [])
-        pipeline.fit(texts, labels)
-        dev_report = None
-        if dev:
-            rows = [r for r in dev if name != "maladministration" or r["kind"] == "aduan"]
-            predicted = list(pipeline.predict([r["text"] for r in rows]))
-            dev_report = report(f"{name} dev", [r[name] for r in rows], predicted, LABEL_SETS[name])
+            cvs[name] = report(f"{name} cross-validation", labels, list(cv_pred), LABEL_SETS[name])
+        pipelines[name] = compact(build_pipeline(seed=seed, **params).fit(texts, labels))
+    dev_reports, targets = evaluate_rows(Classifier(pipelines, {}), dev) if dev else ({}, None)
+    for name in MODEL_NAMES:
+        cv = cvs[name]
         metadata = {
             "training_data_sha256": dhash,
-            "training_examples": len(texts),
+            "training_examples": sum(counts[name].values()),
             "human_labels": sum(1 for e in examples if e.source == "human"),
             "code_version": CODE_VERSION,
             "git_commit": _git_commit(),
             "library_versions": {"scikit-learn": sklearn.__version__, "numpy": np.__version__},
             "label_set": list(LABEL_SETS[name]),
-            "labels_seen": sorted(counts),
+            "labels_seen": sorted(counts[name]),
             "seed": seed,
+            "pipeline": {"steps": [step for step, _ in pipelines[name].steps], "params": params},
             "trained_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "metrics": {"cross_validation": cv.to_dict(),
-                        "dev": dev_report.to_dict() if dev_report else None},
+            "metrics": {
+                "cross_validation": cv.to_dict() if cv else None,
+                "dev": dev_reports[name].to_dict() if name in dev_reports else None,
+                "dev_targets": targets,
+            },
             "note": (f"trained on aduan posts only; non-aduan posts get {NO_MALADMINISTRATION}"
                      if name == "maladministration" else ""),
         }
-        card = _card(name, version, len(texts), counts, cv, dev_report)
-        save_artifact(models_dir, name, version, pipeline, metadata, card)
-        versions[name] = version
-        log.info("trained %s/%s on %d examples (cv macro-F1 %.3f)", name, version, len(texts), cv.macro_f1)
+        card = _card(name, version, metadata["training_examples"], counts[name], cv,
+                     dev_reports.get(name))
+        save_artifact(models_dir, name, version, pipelines[name], metadata, card)
+        log.info("trained %s/%s on %d examples (cv macro-F1 %s)", name, version,
+                 metadata["training_examples"], f"{cv.macro_f1:.3f}" if cv else "skipped")
+    versions = {name: version for name in MODEL_NAMES}
     if do_promote:
         promote(models_dir, versions)
     return versions
+
+
+def evaluate_rows(classifier: Classifier, rows: Sequence[dict]) -> tuple[dict[str, Report], dict]:
+    """Per-model reports and the issue's target figures of `classifier` on labeled rows.
+
+    Maladministration is scored on the gold-aduan rows, with the label the classifier gives
+    (tidak_ada when it does not see an aduan), as the targets define it.
+    """
+    predicted = [p.to_dict() for p in classifier.predict([str(r["text"]) for r in rows])]
+    labels = [{n: p[n]["label"] for n in MODEL_NAMES} for p in predicted]
+    reports = {}
+    for name in MODEL_NAMES:
+        pairs = [(r[name], q[name]) for r, q in zip(rows, labels, strict=True)
+                 if name != "maladministration" or r["kind"] == "aduan"]
+        reports[name] = report(name, [g for g, _ in pairs], [q for _, q in pairs], LABEL_SETS[name])
+    return reports, target_figures(rows, labels)

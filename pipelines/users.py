@@ -26,9 +26,9 @@ NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 
-_HASHER = PasswordHasher()
-# Verified against when the user does not exist, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("pantau-dummy-password-for-timing")
+DEFAULT_HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+_DUMMY = "pantau-dummy-password-for-timing"
+_dummy_hashes: dict[tuple[int, int, int], str] = {}
 
 
 class UserError(PantauError):
@@ -45,21 +45,32 @@ class User:
     disabled: bool
 
 
-def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
+def hash_password(password: str, hasher: PasswordHasher = DEFAULT_HASHER) -> str:
+    return hasher.hash(password)
 
 
-def verify_password(password_hash: str | None, password: str) -> bool:
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash with `hasher`'s cost, verified against when the user does not exist, so that a
+    wrong name costs as long as a wrong password."""
+    key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism)
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = hasher.hash(_DUMMY)
+    return _dummy_hashes[key]
+
+
+def verify_password(password_hash: str | None, password: str,
+                    hasher: PasswordHasher = DEFAULT_HASHER) -> bool:
     """True when `password` matches; a missing or malformed hash is a mismatch (never raises)."""
     try:
-        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return hasher.verify(password_hash or _dummy_hash(hasher), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
-def needs_rehash(password_hash: str) -> bool:
+def needs_rehash(password_hash: str, hasher: PasswordHasher = DEFAULT_HASHER) -> bool:
+    """True when the hash was made with other parameters than `hasher`'s (upgrade it at login)."""
     try:
-        return _HASHER.check_needs_rehash(password_hash)
+        return hasher.check_needs_rehash(password_hash)
     except InvalidHashError:
         return True
 
@@ -91,12 +102,13 @@ def _user(row: Any) -> User:
     return User(row.id, row.name, row.role, row.password_hash, row.created_at, bool(row.disabled))
 
 
-def create_user(engine: Engine, name: str, role: str, password: str, *, now: datetime) -> User:
+def create_user(engine: Engine, name: str, role: str, password: str, *, now: datetime,
+                hasher: PasswordHasher = DEFAULT_HASHER) -> User:
     """Create one user; the name must be new. Writes an audit-log entry (no secret in it)."""
     check_name(name)
     check_role(role)
     check_password(password)
-    password_hash = hash_password(password)
+    password_hash = hash_password(password, hasher)
     try:
         with engine.begin() as conn:
             user_id = conn.execute(insert(s.users).values(

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from argon2 import PasswordHasher
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Engine, func, insert, select
@@ -115,8 +116,10 @@ class Auth:
     """Sessions, CSRF and logins for one app; built once by `review.mount`."""
 
     def __init__(self, engine: Engine, secret: str, clock: Callable[[], datetime],
-                 *, secure_cookies: bool | None = None) -> None:
+                 *, secure_cookies: bool | None = None,
+                 hasher: PasswordHasher = user_store.DEFAULT_HASHER) -> None:
         self.engine = engine
+        self.hasher = hasher
         self.clock = clock
         self.secure_cookies = secure_cookies  # None: Secure unless plain HTTP to a loopback host
         self._secret = secret
@@ -204,7 +207,7 @@ class Auth:
     def authenticate(self, name: str, password: str, address: str) -> User | None:
         """The user when name and password match an enabled user; failures are counted."""
         user = user_store.find_user(self.engine, name=name.strip().lower()) if name.strip() else None
-        ok = user_store.verify_password(user.password_hash if user else None, password)
+        ok = user_store.verify_password(user.password_hash if user else None, password, self.hasher)
         now = self.clock()
         if not ok or user is None or user.disabled:
             with self.engine.begin() as conn:
@@ -213,8 +216,8 @@ class Auth:
                     target=self._limit_key(name, address), detail={"user_known": user is not None}))
             log.info("failed login (user known: %s)", user is not None)
             return None
-        if user_store.needs_rehash(user.password_hash):
-            new_hash = user_store.hash_password(password)
+        if user_store.needs_rehash(user.password_hash, self.hasher):
+            new_hash = user_store.hash_password(password, self.hasher)
             user_store.update_password_hash(self.engine, user.id, new_hash)
             user = replace(user, password_hash=new_hash)
         return user

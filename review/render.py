@@ -68,6 +68,10 @@ def duration(delta: timedelta | float | None) -> str:
     return f"{max(rest // 60, 1)} menit"
 
 
+def number(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}".replace(",", ".")
+
+
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f}%"
 
@@ -90,7 +94,8 @@ def highlight(text: str, phrases: Iterable[str]) -> Markup:
     """
     spans: list[tuple[int, int]] = []
     for phrase in {p.strip() for p in phrases if p and p.strip()}:
-        for match in re.finditer(re.escape(phrase), text, flags=re.IGNORECASE):
+        pattern = r"(?<!\w)" + re.escape(phrase) + r"(?!\w)"  # whole words only: "ga" is not in "gangguan"
+        for match in re.finditer(pattern, text, flags=re.IGNORECASE):
             spans.append(match.span())
     spans.sort()
     merged: list[list[int]] = []
@@ -133,13 +138,13 @@ class Pages:
     def __init__(self) -> None:
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-        self.env.filters.update(label=display, wib=wib, durasi=duration, persen=percent)
+        self.env.filters.update(label=display, wib=wib, durasi=duration, persen=percent, angka=number)
         self.env.globals.update(sorot=highlight, urlencode=urlencode)
 
-    def render(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("viewer", None)
         context.setdefault("nav", "")
-        html = self.env.get_template(name).render(request=request, **context)
+        html = self.env.get_template(template).render(request=request, **context)
         return secure(HTMLResponse(html, status_code=status))
 
     def message(self, request: Request, status: int, title: str, text: str,

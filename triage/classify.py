@@ -29,7 +29,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils import murmurhash3_32
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from triage.text import AgencyPhrases, Token, agency_matcher, normalize_tokens, tokenize
+from triage.text import Token, normalize_tokens, tokenize
 
 MODEL_NAMES = ("kind", "substance", "maladministration")
 NO_MALADMINISTRATION = "tidak_ada"
@@ -37,22 +37,13 @@ EVIDENCE_KINDS = frozenset({"word", "hashtag", "mention"})  # tokens that may be
 
 
 class TextNormalizer(TransformerMixin, BaseEstimator):
-    """Raw post text -> normalised stems (triage.text.normalize). Stateless.
-
-    agencies: (phrase, agency id, substance) triples from the agency registry; a post that names
-    one gets the tokens `agensi_<id>` and `sektor_<substance>`, so the models can lean on the
-    registry's aliases and keywords for agencies the seed corpus rarely names.
-    """
-
-    def __init__(self, agencies: AgencyPhrases = ()) -> None:
-        self.agencies = agencies
+    """Raw post text -> normalised stems (triage.text.normalize). Stateless."""
 
     def fit(self, X, y=None):  # noqa: ANN001, ANN201, N803 - scikit-learn's signature
         return self
 
     def transform(self, X):  # noqa: ANN001, ANN201, N803
-        matcher = agency_matcher(tuple(map(tuple, self.agencies)))
-        return [normalize_tokens(t, tokenize(t), matcher) for t in map(str, X)]
+        return [normalize_tokens(t, tokenize(t)) for t in map(str, X)]
 
     def __sklearn_tags__(self):  # noqa: ANN204
         tags = super().__sklearn_tags__()
@@ -84,7 +75,9 @@ class HashedNgrams(TransformerMixin, BaseEstimator):
     (cached), which makes it several times faster on posts. Stateless.
     """
 
-    def __init__(self, n_features: int = 2**20, bigrams: bool = True, char_ngrams: tuple[int, int] = (3, 5)) -> None:
+    def __init__(
+        self, n_features: int = 2**20, bigrams: bool = True, char_ngrams: tuple[int, int] | None = (3, 5)
+    ) -> None:
         self.n_features = n_features
         self.bigrams = bigrams
         self.char_ngrams = char_ngrams
@@ -93,7 +86,7 @@ class HashedNgrams(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):  # noqa: ANN001, ANN201, N803
-        cmin, cmax = self.char_ngrams
+        cmin, cmax = self.char_ngrams or (0, -1)
         parts: list[np.ndarray] = []
         indptr = [0]
         total = 0
@@ -101,7 +94,8 @@ class HashedNgrams(TransformerMixin, BaseEstimator):
             words = str(doc).split()
             arrays = [_word_columns(w, self.n_features, cmin, cmax) for w in words]
             if self.bigrams and len(words) > 1:
-                pairs = [_pair_column(f"{a} {b}", self.n_features) for a, b in zip(words, words[1:])]
+                pairs = [_pair_column(f"{a} {b}", self.n_features)
+                         for a, b in zip(words, words[1:], strict=False)]
                 arrays.append(np.array(pairs, dtype=np.int32))
             for array in arrays:
                 total += len(array)
@@ -152,8 +146,7 @@ def build_pipeline(
     *,
     c: float = 0.5,
     seed: int = 13,
-    agencies: AgencyPhrases = (),
-    char_ngrams: tuple[int, int] = (3, 5),
+    char_ngrams: tuple[int, int] | None = (3, 5),
     min_df: int = 2,
     max_features: int | None = 60_000,
     class_weight: str | None = "balanced",
@@ -168,7 +161,7 @@ def build_pipeline(
     )
     return Pipeline(
         [
-            ("normalize", TextNormalizer(agencies=agencies)),
+            ("normalize", TextNormalizer()),
             ("ngrams", HashedNgrams(char_ngrams=char_ngrams)),
             ("select", ColumnSelector(min_df=min_df, max_features=max_features)),
             ("tfidf", TfidfTransformer(sublinear_tf=True)),
@@ -223,7 +216,7 @@ class _Explainer:
 
     def __init__(self, pipeline: Pipeline) -> None:
         ngrams: HashedNgrams = pipeline.named_steps["ngrams"]
-        self.params = (ngrams.n_features, *ngrams.char_ngrams)
+        self.params = (ngrams.n_features, *(ngrams.char_ngrams or (0, -1)))
         self.bigrams = ngrams.bigrams
         columns = pipeline.named_steps["select"].columns_
         idf = np.asarray(pipeline.named_steps["tfidf"].idf_, dtype=np.float32)
@@ -258,14 +251,16 @@ class _Explainer:
             self.cache[key] = push
         return push
 
-    def evidence(self, text: str, tokens: Sequence[Token], class_index: int, limit: int = 3) -> tuple[str, ...]:
+    def evidence(
+        self, text: str, tokens: Sequence[Token], class_index: int, limit: int = 3
+    ) -> tuple[str, ...]:
         """Phrases of `text` whose words pushed the prediction towards `class_index`."""
         scores = [0.0] * len(tokens)
         flat = [(i, w) for i, t in enumerate(tokens) for w in t.words]
         for i, w in flat:
             scores[i] += float(self.word(w)[class_index])
         if self.bigrams:
-            for (i, a), (k, b) in zip(flat, flat[1:]):
+            for (i, a), (k, b) in zip(flat, flat[1:], strict=False):
                 share = float(self.pair(a, b)[class_index])
                 scores[i] += share
                 scores[k] += share
@@ -316,10 +311,8 @@ class Classifier:
         tokens = [tokenize(t) for t in texts]  # once, shared by the three models
         hashed = None
         if self._shared:  # normalise and hash once, shared by the three models
-            first = self.pipelines[MODEL_NAMES[0]]
-            matcher = agency_matcher(tuple(map(tuple, first.named_steps["normalize"].agencies)))
-            normalized = [normalize_tokens(t, toks, matcher) for t, toks in zip(texts, tokens)]
-            hashed = first.named_steps["ngrams"].transform(normalized)
+            normalized = [normalize_tokens(t, toks) for t, toks in zip(texts, tokens, strict=True)]
+            hashed = self.pipelines[MODEL_NAMES[0]].named_steps["ngrams"].transform(normalized)
         kind = self._predict_one("kind", texts, tokens, hashed, None)
         substance = self._predict_one("substance", texts, tokens, hashed, None)
         aduan = [i for i, k in enumerate(kind) if k.label == "aduan"]

@@ -67,7 +67,26 @@ SLANG: dict[str, str] = {
     "worst": "buruk", "bad": "buruk", "slow": "lambat", "refund": "refund", "down": "down",
     "error": "error", "bug": "bug", "fix": "perbaiki", "help": "tolong", "why": "kenapa",
     "annoying": "menyebalkan", "literally": "benar benar", "service": "pelayanan",
-    "scam": "penipuan", "ripoff": "penipuan", "wtf": "anjir",
+    "scam": "penipuan", "ripoff": "penipuan", "wtf": "anjir", "app": "aplikasi",
+    "apps": "aplikasi", "apk": "aplikasi", "apknya": "aplikasi", "aplikasinya": "aplikasi",
+    "broken": "rusak", "useless": "tidak berguna", "late": "terlambat", "delay": "tunda",
+    "delayed": "tunda", "cancel": "batal", "canceled": "batal", "cancelled": "batal",
+    "money": "uang", "tax": "pajak", "taxes": "pajak", "pay": "bayar", "paid": "bayar",
+    "police": "polisi", "cops": "polisi", "government": "pemerintah", "gov": "pemerintah",
+    "student": "siswa", "students": "siswa", "school": "sekolah", "hospital": "rumah sakit",
+    "how": "bagaimana", "what": "apa", "thanks": "terima kasih", "thank": "terima kasih",
+    "good": "bagus", "great": "bagus", "nice": "bagus", "hate": "benci", "corrupt": "korupsi",
+    "corruption": "korupsi", "bribe": "suap", "hell": "neraka", "rot": "busuk", "stupid": "bodoh",
+    "disappointed": "kecewa", "suck": "payah", "sucks": "payah", "trash": "sampah",
+    "garbage": "sampah", "poisoning": "keracunan", "food": "makanan", "login": "login",
+    "nga": "tidak", "ngak": "tidak", "gaada": "tidak ada", "gatau": "tidak tahu",
+    "gamau": "tidak mau", "gabisa": "tidak bisa", "gbs": "tidak bisa",
+    "gajelas": "tidak jelas", "tau": "tahu", "liat": "lihat", "ngeliat": "lihat",
+    "cuman": "cuma", "cmn": "cuma", "cm": "cuma", "dpt": "dapat", "dapet": "dapat",
+    "bikin": "buat", "kek": "seperti", "kyknya": "sepertinya", "bbrp": "beberapa",
+    "ktanya": "katanya", "dmnta": "diminta", "hub": "hubung", "dihub": "dihubungi",
+    "trm": "terima", "ksh": "kasih", "rek": "rekening", "no": "nomor", "hp": "hp",
+    "mentri": "menteri", "dianggep": "dianggap", "anggep": "anggap",
     # interjections
     "anjir": "anjir", "anjay": "anjir", "anjg": "anjing", "ajg": "anjing", "njir": "anjir",
     "wkwk": "wkwk", "wkwkwk": "wkwk", "haha": "haha", "hehe": "hehe", "btw": "ngomong ngomong",
@@ -88,11 +107,50 @@ NO_STEM: frozenset[str] = frozenset(
     "pln bpjs ktp kk sim stnk skck krl kai mrt lrt pdam samsat dukcapil polri polisi pungli "
     "pelicin transjakarta puskesmas coretax imigrasi paspor bansos pkh blt kip ukt ppdb mbg "
     "error bug down refund admin kakak bapak ibu aplikasi token meteran listrik tilang "
-    "ketenagakerjaan kesehatan pertamina indihome telkom".split()
+    "ketenagakerjaan kesehatan pertamina indihome telkom menteri perawat pemerintah pejabat "
+    "perokok penduduk pengguna pemilu pertalite pegawai".split()
 )
 
 # Common words missing from Sastrawi's root list, for splitting hashtags.
 EXTRA_WORDS: frozenset[str] = frozenset(
     "dulu viral padam gelap lapor kabur usut tuntas tolak darurat rakyat negeri kawal bubarkan "
-    "percuma polisi ojol macet banjir rusak jalan keracunan mbg gratis pajak naik turun".split()
+    "percuma polisi ojol macet banjir rusak jalan keracunan mbg gratis pajak naik turun "
+    "access mobile online app viral justice no kai krl bpjs pln lapor aduan terlalu".split()
 )
+
+# Word classes: a stem in one of these gets the class token too ("busuk" -> busuk sent_neg), so
+# the models generalise from the seed corpus's words to synonyms it never used.
+_CLASSES = {
+    "sent_neg": """
+        buruk jelek parah busuk sampah ribet rumit susah sulit lambat lama kecewa kesal kesel marah
+        muak capek cape payah bobrok amburadul kacau rusak error gagal hilang macet mati padam
+        ganggu aneh percuma zonk tipu bohong korupsi nyolong maling pungli peras mahal boros
+        tekor bangkrut miskin sengsara derita jahat zalim lalai abai cuek telat lambat batal tolak
+        rugi hancur nyesel sesal racun keracunan bingung pusing repot jengkel sebal bosan males
+        malas lemah lelah letih kurang minim mangkrak terbengkalai berantakan semrawut kumuh
+        bau banjir becek bolong lubang longsor ambruk ancur kapok tega rakus serakah songong
+        sombong arogan nyolot galak judes ketus lebay kocak ngelag lag hang crash bug down
+        sia mubazir susah gaje tidak_becus becus ngaret dipersulit persulit pelit lucu
+        """,
+    "kasar": """
+        anjing anjir bangsat babi tai taik kntl kontol goblok goblog tolol bego bodoh brengsek
+        bajingan asu jancok jancuk cok kampret sialan sial setan bacot bct monyet kampungan
+        idiot dungu tai pantek memek jembut keparat biadab laknat
+        """,
+    "sent_pos": """
+        bagus mantap mantul keren puas bantu mudah cepat praktis efisien ramah top sukses salut
+        hebat apresiasi manfaat guna lancar nyaman senang love cinta baik terbaik sip oke
+        semangat sehat bangga jempol rekomendasi recommended helpful bermanfaat memuaskan profesional
+        """,
+    "publik": """
+        pemerintah negara pejabat menteri mentri presiden dpr dprd bupati gubernur walikota camat
+        lurah petugas aparat pegawai oknum pns asn instansi dinas kementerian bumn layan program
+        kebijakan rakyat pemda pemkot pemkab pemprov birokrasi polisi polri kapolri kapolres
+        kapolsek jaksa hakim pengadilan satpol rezim penguasa wakil kabinet kades lurah
+        """,
+    "tanya": """
+        bagaimana gimana apakah kapan berapa mana tanya nanya info informasi cara syarat prosedur
+        bisakah bolehkah gmn mohon_info
+        """,
+}  # fmt: skip
+WORD_CLASSES: dict[str, str] = {w: c for c, words in _CLASSES.items() for w in words.split()}

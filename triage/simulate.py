@@ -86,6 +86,8 @@ class Cascade:
     ages: dict[str, np.ndarray] = field(repr=False)  # type -> sorted engagement ages (hours)
     appeal: float = 1.0  # hidden, for diagnostics only
     theta: float = 0.5  # hidden, for diagnostics only
+    s0: float = 0.1  # hidden kernel scale (hours of activity time)
+    exposure: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)  # (ages, followers) of the author and every reposter/quoter
 
     def counts(self, age_hours: float) -> dict[str, int]:
         return {t: int(np.searchsorted(a, age_hours, side="right")) for t, a in self.ages.items()}
@@ -160,6 +162,7 @@ def simulate_cascade(rng: np.random.Generator, params: CascadeParams = CascadePa
 
     times: list[np.ndarray] = []
     kinds: list[np.ndarray] = []
+    reaches: list[np.ndarray] = []
     n0 = rng.poisson(appeal * p.root_rate * followers ** p.gamma)
     gen_t = _delays(rng, n0, s0, theta)
     total = 0
@@ -171,7 +174,9 @@ def simulate_cascade(rng: np.random.Generator, params: CascadeParams = CascadePa
         times.append(gen_t)
         kinds.append(kind.astype(np.int8))
         total += gen_t.size
-        reach = _followers(rng, p, gen_t.size) ** p.gamma
+        engager_followers = _followers(rng, p, gen_t.size)
+        reaches.append(engager_followers)
+        reach = engager_followers ** p.gamma
         rate = np.where((kind == 1) | (kind == 3), appeal * p.share_rate * reach,
                         np.where(kind == 2, appeal * p.reply_factor * p.share_rate * reach,
                                  appeal * p.like_rate))
@@ -183,7 +188,12 @@ def simulate_cascade(rng: np.random.Generator, params: CascadeParams = CascadePa
     # Activity hours back to wall-clock ages.
     wall_min = np.interp(s_start + all_t * 60.0, _CUM, _MINUTES) - start_min
     ages = {name: np.sort(wall_min[all_k == i] / 60.0) for i, name in enumerate(TYPES)}
-    return Cascade(created, int(followers), ages, appeal, theta)
+    all_f = np.concatenate(reaches) if reaches else np.zeros(0)
+    shares = (all_k == 1) | (all_k == 3)
+    order = np.argsort(wall_min[shares])
+    exposure = (np.concatenate([[0.0], wall_min[shares][order] / 60.0]),
+                np.concatenate([[followers], all_f[shares][order]]))
+    return Cascade(created, int(followers), ages, appeal, theta, s0, exposure)
 
 
 def simulate_cascades(n: int, *, seed: int, params: CascadeParams = CascadeParams()) -> list[Cascade]:

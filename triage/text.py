@@ -10,12 +10,11 @@ reduplication (surat2), slang and abbreviations (triage/lexicon.py), redaction p
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from triage.lexicon import EXTRA_WORDS, NO_STEM, SLANG, STOPWORDS
+from triage.lexicon import EXTRA_WORDS, NO_STEM, SLANG, STOPWORDS, WORD_CLASSES
 
 _TOKEN_RE = re.compile(
     r"(?P<url>https?://\S+|www\.\S+)"
@@ -27,7 +26,8 @@ _TOKEN_RE = re.compile(
     r"|(?P<emoji>[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\u2B55\u203C\u2049]+)"
 )
 _NUM_UNIT_RE = re.compile(r"^(\d+(?:[.,]\d+)*)([a-z]*)$")
-_REDUP_RE = re.compile(r"^([a-z]{2,})2$")  # "surat2" -> "surat"
+_REDUP_RE = re.compile(r"^([a-z]{2,})[2²]$")  # "surat2", "hidup²" -> "surat", "hidup"
+_NEGATED_RE = re.compile(r"^(?:gak|ga|gk|nggak|ngga|ndak|tdk|gaa)([a-z]{3,})$")  # gasuka
 _CAMEL_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 EMOJI_CLASSES = {
@@ -82,9 +82,11 @@ _PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("te", ("",)), ("me", ("",)), ("mem", ("", "p")), ("men", ("", "t")), ("meng", ("", "k")),
     ("meny", ("s",)), ("menge", ("",)), ("pe", ("",)), ("pem", ("", "p")), ("pen", ("", "t")),
     ("peng", ("", "k")), ("peny", ("s",)), ("penge", ("",)), ("per", ("",)),
+    # colloquial Jakarta forms: nyari -> cari, ngurus -> urus, nolak -> tolak, nunjukin -> tunjuk
+    ("ny", ("s", "c")), ("ng", ("", "k")), ("n", ("t",)),
 )  # fmt: skip
 _BE_TE_RE = re.compile(r"^[bcdfghjklmnpqstvwxyz]er")  # be-/te- only before C-er (bekerja)
-_SUFFIX_GROUPS = (("lah", "kah", "tah", "pun"), ("ku", "mu", "nya"), ("kan", "an", "i"))
+_SUFFIX_GROUPS = (("lah", "kah", "tah", "pun"), ("ku", "mu", "nya"), ("kan", "an", "i", "in"))
 
 
 def _root_candidates(word: str) -> set[str]:
@@ -154,16 +156,38 @@ def normalize_word(word: str) -> tuple[str, ...]:
     if redup:
         word = redup.group(1)
     word = _deelongate(word)
+    if word not in SLANG and word.isalpha() and word not in _vocabulary():
+        negated = _NEGATED_RE.match(word)
+        if negated and negated.group(1) in _vocabulary():  # "gasuka" -> tidak suka
+            return ("tidak",) + normalize_word(negated.group(1))
+        if len(word) >= 9 and not _root_candidates(word):
+            parts = split_compound(word)  # "percumalaporpolisi" -> percuma lapor polisi
+            if len(parts) > 1:
+                return tuple(w for part in parts for w in normalize_word(part))
     expanded = SLANG.get(word, word).split()
     out = []
     for part in expanded:
         if part in STOPWORDS:
             continue
-        if part in NO_STEM or len(part) <= 3 or not part.isalpha():
-            out.append(part)
-        else:
-            out.append(stem(part))
+        root = part if part in NO_STEM or len(part) <= 3 or not part.isalpha() else stem(part)
+        out.append(root)
+        tag = WORD_CLASSES.get(root) or WORD_CLASSES.get(part)
+        if tag:
+            out.append(tag)
     return tuple(out)
+
+
+def split_compound(word: str) -> tuple[str, ...]:
+    """An unknown run-together word -> known words of 3+ letters, or the word itself.
+
+    For hashtags written without "#" ("percumalaporpolisi", "kaiaccess"): only a split into
+    words that are all known is taken, so ordinary unknown words (names, typos) stay whole.
+    """
+    parts = split_hashtag(word)
+    vocab = _vocabulary()
+    if len(parts) > 1 and all(len(p) >= 3 and p in vocab for p in parts):
+        return parts
+    return (word,)
 
 
 @lru_cache(maxsize=50_000)
@@ -216,46 +240,15 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-AgencyPhrases = tuple[tuple[str, str, str], ...]  # (phrase or @handle, agency id, substance)
-
-
-@lru_cache(maxsize=8)
-def agency_matcher(agencies: AgencyPhrases) -> Callable[[str], list[str]] | None:
-    """A function giving the `agensi_<id>`/`sektor_<substance>` tags of the agencies a text names.
-
-    Phrases match on the lowercased text at word boundaries (as the registry's resolver does).
-    """
-    if not agencies:
-        return None
-    tags = {}
-    for phrase, agency_id, substance in agencies:
-        tags.setdefault(phrase.lower(), ("agensi_" + agency_id, "sektor_" + substance))
-    alternation = "|".join(re.escape(p) for p in sorted(tags, key=len, reverse=True))
-    pattern = re.compile(r"(?<![\w@])(" + alternation + r")(?!\w)")
-
-    def match(text: str) -> list[str]:
-        found: dict[str, None] = {}
-        for phrase in pattern.findall(text.lower()):
-            for tag in tags[phrase]:
-                found[tag] = None
-        return list(found)
-
-    return match
-
-
-def normalize_tokens(
-    text: str, tokens: list[Token], matcher: Callable[[str], list[str]] | None = None
-) -> str:
-    """The model's view of a tokenized post, with agency tags when a matcher is given."""
+def normalize_tokens(text: str, tokens: list[Token]) -> str:
+    """The model's view of a tokenized post (`tokens` = tokenize(text))."""
     words = [w for token in tokens for w in token.words]
     shouting = sum(1 for c in text if c.isupper())
     if shouting >= 12 and shouting > 0.6 * sum(1 for c in text if c.isalpha()):
         words.append("huruf_kapital")  # a post written in capitals: shouting
-    if matcher is not None:
-        words += matcher(text)
     return " ".join(words)
 
 
-def normalize(text: str, agencies: AgencyPhrases = ()) -> str:
-    """The model's view of a post: normalised stems joined by spaces (+ agency tags)."""
-    return normalize_tokens(text, tokenize(text), agency_matcher(agencies))
+def normalize(text: str) -> str:
+    """The model's view of a post: normalised stems joined by spaces."""
+    return normalize_tokens(text, tokenize(text))

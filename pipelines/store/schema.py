@@ -252,3 +252,54 @@ audit_log = Table(
     Column("target", String(128)),
     Column("detail", JSON),
 )
+
+# --- queue consumers and deliveries (issue 6; migration 0004) ---------------------------------
+
+consumers = Table(
+    "consumers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),  # also queue_items.consumer
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 hex of the bearer token
+    Column("created_at", Time, nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),  # inactive: no API, no pushes
+    Column("webhook_url", Text),  # NULL: pull only
+    Column("webhook_secret", Text),  # HMAC key for X-Pantau-Signature; never logged or listed
+)
+
+queue_deliveries = Table(
+    "queue_deliveries",
+    metadata,
+    # One row per claim of a queue item (pull), so a late ack of an old delivery is told apart
+    # from an unknown one (409 lease expired vs 404).
+    Column("delivery_id", String(36), primary_key=True),
+    Column("queue_item_pk", Id, ForeignKey("queue_items.id", ondelete="CASCADE"), nullable=False),
+    Column("consumer", String(64), nullable=False),
+    Column("claimed_at", Time, nullable=False),
+    Column("lease_until", Time, nullable=False),
+    Column("outcome", String(16)),  # NULL while leased; acked, nacked, dead
+    Column("settled_at", Time),
+    Column("error", Text),  # the consumer's nack reason (truncated)
+    Index("ix_queue_deliveries_item", "queue_item_pk"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # Push: one row per (consumer, queue item); each consumer has its own retry state, so a
+    # slow or failing endpoint never holds back another consumer.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(36), nullable=False, unique=True),  # X-Pantau-Delivery
+    Column("consumer_id", Id, ForeignKey("consumers.id", ondelete="CASCADE"), nullable=False),
+    Column("queue_item_pk", Id, ForeignKey("queue_items.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),  # pending, delivered, dead, superseded
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Time, nullable=False),
+    Column("locked_until", Time),  # a dispatcher is sending it until then
+    Column("created_at", Time, nullable=False),
+    Column("delivered_at", Time),
+    Column("last_status", Integer),  # HTTP status of the last attempt, NULL on network errors
+    Column("last_error", Text),  # short, never the URL, the secret or a response body
+    UniqueConstraint("consumer_id", "queue_item_pk"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)

@@ -48,10 +48,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from .address import detect_addresses
 from .context import scan_text
 from .handles import detect_emails, detect_usernames, detect_wa_links, handle_spans
+from .keywords import find_keywords
 from .numbers import detect_numbers
 from .operators import (
     DEFAULT_POLICY,
@@ -81,6 +83,7 @@ __all__ = [
 ]
 
 _DIGIT_RE = re.compile(r"\d")
+_KNOWN_TYPES = frozenset(ENTITY_TYPES)
 
 
 def _lower_same_length(scan: str) -> str:
@@ -89,6 +92,11 @@ def _lower_same_length(scan: str) -> str:
         return lower
     # a few code points (e.g. "İ") lower-case to two; keep offsets aligned
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in scan)
+
+
+@lru_cache(maxsize=64)
+def _normalise_handles(handles: frozenset[str]) -> frozenset[str]:
+    return frozenset(h.lower().lstrip("@") for h in handles)
 
 
 def detect(text: str, *, protected_handles: frozenset[str] = frozenset()) -> list[Span]:
@@ -102,23 +110,26 @@ def detect(text: str, *, protected_handles: frozenset[str] = frozenset()) -> lis
     scan = scan_text(text)
     lower = _lower_same_length(scan)
     spans: list[Span] = []
-    has_digit = _DIGIT_RE.search(scan) is not None
-    if has_digit:
+    kw = find_keywords(lower)
+    if _DIGIT_RE.search(scan) is not None:
         spans.extend(detect_numbers(scan, lower))
-        spans.extend(detect_plates(scan))
-        spans.extend(detect_wa_links(text))
+        spans.extend(detect_plates(scan, lower, kw.vehicle))
+    if "wa.me" in text or "hatsapp" in text:
+        spans.extend(detect_wa_links(text, text.lower()))
     handles = handle_spans(scan)
     if handles:
         spans.extend(detect_emails(scan))
-        protected = frozenset(h.lower().lstrip("@") for h in protected_handles)
+        protected = _normalise_handles(protected_handles)
         spans.extend(detect_usernames(handles, protected))
         kept = [(s, e) for s, e, name in handles if name in protected]
         if kept:
             spans = [sp for sp in spans if not any(sp.start < e and s < sp.end for s, e in kept)]
     elif "@" in scan:
         spans.extend(detect_emails(scan))
-    spans.extend(detect_addresses(scan))
-    spans.extend(detect_persons(scan))
+    if kw.address:
+        spans.extend(detect_addresses(scan, lower, kw.address))
+    if kw.person:
+        spans.extend(detect_persons(scan, lower, kw.person))
     return resolve_overlaps(spans)
 
 
@@ -128,23 +139,30 @@ def apply_policy(
     """A new `Redacted`: each span replaced by its type's operator; overlapping spans resolved."""
     n = len(text)
     for span in spans:
-        if span.type not in ENTITY_TYPES:
+        if span.type not in _KNOWN_TYPES:
             raise RedactionError(f"unknown entity type {span.type!r}")
         if not 0 <= span.start < span.end <= n:
             raise RedactionError(
                 f"span {span.type} [{span.start}:{span.end}] is outside the text (length {n})"
             )
-    applied = resolve_overlaps(spans)
+    return _apply(text, resolve_overlaps(spans), policy)
+
+
+def _apply(text: str, applied: list[Span], policy: RedactionPolicy) -> Redacted:
+    """Apply `policy` to sorted, non-overlapping, in-bounds spans."""
+    if not applied:
+        return Redacted(text, ())
     policy.check({s.type for s in applied})
+    operators = policy.operators
     parts: list[str] = []
     pos = 0
     for span in applied:
         parts.append(text[pos : span.start])
-        op = OPERATORS[policy.operator_for(span.type)]
+        op = OPERATORS[operators.get(span.type, "replace")]
         parts.append(op(text[span.start : span.end], span, policy))
         pos = span.end
     parts.append(text[pos:])
-    return Redacted(text="".join(parts), entities=tuple(applied))
+    return Redacted("".join(parts), tuple(applied))
 
 
 def redact(
@@ -154,4 +172,4 @@ def redact(
     policy: RedactionPolicy = DEFAULT_POLICY,
 ) -> Redacted:
     """Detect personal data in `text` and apply `policy`; see the module docstring for limits."""
-    return apply_policy(text, detect(text, protected_handles=protected_handles), policy)
+    return _apply(text, detect(text, protected_handles=protected_handles), policy)

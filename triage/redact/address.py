@@ -1,16 +1,19 @@
 """Detector for street addresses: a phrase of address parts that reaches house level.
 
 Parts: street (Jl./Jln./Jalan/Lorong + name), alley (Gg./Gang + name), estate (Komplek/Perum/
-Cluster/Rusun/Apartemen + name), house number (No. 12, 12A, Kav. 5, KM 23), block (Blok C2, Blok
-F/12), RT/RW (RT 03/RW 05, RT.003 RW.005, RT/RW 03/05), area (Kel./Kelurahan/Desa/Dusun/Kp./Kec.
-+ name) and a postal code. The phrase runs over parts joined by spaces, commas or slashes and ends
-at a sentence boundary or at the first word that is not part of an address.
+Cluster/Rusun/Apartemen + name), house number (No. 12, 12A, a number right after a capitalised
+street name, Kav. 5), block (Blok C2, Blok F/12), RT/RW (RT 03/RW 05, RT.003 RW.005, RT/RW 03/05),
+area (Kel./Kelurahan/Desa/Dusun/Kp./Kec. + name), a kilometre mark and a postal code. The phrase
+runs over parts joined by spaces, commas or slashes and ends at a sentence boundary or at the
+first word that is not part of an address.
 
-A phrase counts as an address when it reaches a dwelling: it has an RT/RW, or a street/alley/estate
-with a house number or block, or an alley name, or (after "alamat", "tinggal di", "rumah saya
-di", ...) any part at all. So "Jl. Sudirman macet" (a public road), "kantor Kecamatan Cilandak" (an
-office) and a bare city name are not redacted; "Kota"/"Kabupaten" and the city after the phrase are
-kept, because agency and region routing needs them.
+A phrase counts as an address when it reaches a dwelling: RT and RW; an RT or RW with another
+part; a street, alley or estate with a house number or block; a capitalised alley name; or, after
+a residence marker ("alamat", "tinggal di", "rumah saya di"), any named part. So "Jl. Sudirman
+macet" and "Tol Cipularang KM 92" (public roads), "kantor Kecamatan Cilandak" (an office),
+"posyandu RW 05" and a bare city name are not redacted; "Kota"/"Kabupaten" and a city after a comma
+are kept, because agency and region routing needs them. An office's own street address with a
+house number looks like anyone's and is redacted too.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import re
 from .spans import Span
 
 _ANCHOR_RE = re.compile(
-    r"(?i)(?<![\w@/])(?:jalan|jln|jl|lorong|lr|gang|gg|komplek|kompleks|komp|perumahan|perum"
+    r"(?<![\w@/])(?:jalan|jln|jl|lorong|lr|gang|gg|komplek|kompleks|komp|perumahan|perum"
     r"|cluster|asrama|apartemen|apartment|apt|rusunawa|rusunami|rusun|kelurahan|kel|desa|ds"
     r"|dusun|dsn|kampung|kp|kecamatan|kec|rt|rw|blok|blk)(?![a-z])"
 )
@@ -42,7 +45,7 @@ _KW_KIND = {
 }
 
 _PART_RE = re.compile(
-    r"(?i)(?P<rtrw>(?:rt|rw)(?:\x20?/\x20?rw)?\.?\x20?:?\x20?\d{1,3}"
+    r"(?P<rtrw>(?:rt|rw)(?:\x20?/\x20?rw)?\.?\x20?:?\x20?\d{1,3}"
     r"(?:\x20?[/,.\-]?\x20?(?:rw\.?\x20?:?\x20?)?\d{1,3})?(?![\w/]))"
     r"|(?P<num>(?:no|nomor|nomer|nmr)\.?\x20?:?\x20?\d{1,4}[a-z]?(?:\x20?[/\-]\x20?\d{1,4}[a-z]?)?"
     r"(?!\w)|(?:kav|kavling)\.?\x20?\d{1,3}(?!\w))"
@@ -60,7 +63,7 @@ _POSTAL_RE = re.compile(r"[\x20\t]*(\d{5})(?!\w)")
 _ROMAN_RE = re.compile(r"[IVX]{1,4}")
 _DIGITS_RE = re.compile(r"\d+")
 _RESIDENCE_RE = re.compile(
-    r"(?i)(?<![a-z])(?:alamat|tinggal|domisili|kediaman|(?:rumah|kos|kost|kosan|kontrakan)"
+    r"(?<![a-z])(?:alamat|tinggal|domisili|kediaman|(?:rumah|kos|kost|kosan|kontrakan)"
     r"(?:\x20+(?:saya|kami|aku|gue|gw|kita|ortu|orang\x20+tua|ibu|bapak)|ku)(?![a-z]))"
     r"[^.!?\n]{0,30}$"
 )
@@ -84,7 +87,7 @@ def _block_value_ok(part: str) -> bool:
     return any(c.isdigit() for c in value) or (len(value) == 1 and value.isupper())
 
 
-def _name(scan: str, pos: int) -> tuple[int, bool, bool]:
+def _name(scan: str, lower: str, pos: int) -> tuple[int, bool, bool]:
     """End of the name after a keyword, whether it is capitalised, whether a sentence ended."""
     end, capital, words = pos, False, 0
     while words < 4:
@@ -95,7 +98,7 @@ def _name(scan: str, pos: int) -> tuple[int, bool, bool]:
         stop_after = False
         if word.endswith(".") and word[:-1].lower() not in _ABBREV and "." not in word[:-1]:
             word, stop_after = word[:-1], True
-        if not word or _PART_RE.match(scan, m.start(1)) is not None:
+        if not word or _PART_RE.match(lower, m.start(1)) is not None:
             break
         low = word.lower()
         if low in _NAME_STOP or not (word[0].isalnum()):
@@ -103,7 +106,8 @@ def _name(scan: str, pos: int) -> tuple[int, bool, bool]:
         if low.rstrip(".") in _ABBREV:
             pass  # "H.", "Dr." inside a street name
         elif word[0].isupper() or _ROMAN_RE.fullmatch(word):
-            capital = capital or words == 0
+            if words == 0:  # "Gg. Mawar" yes; "GANG AJA" (shouting) no
+                capital = not (word.isupper() and len(word) > 1)
         elif word.isdigit():
             if words == 0:
                 break
@@ -116,7 +120,7 @@ def _name(scan: str, pos: int) -> tuple[int, bool, bool]:
     return end, capital, False
 
 
-def _parse(scan: str, pos: int) -> tuple[int, int, set[str], bool, bool]:
+def _parse(scan: str, lower: str, pos: int) -> tuple[int, int, set[str], bool, bool]:
     """Parse address parts from `pos`.
 
     Returns (start, end, kinds of parts seen, a street/alley/estate name is capitalised, any name
@@ -128,14 +132,14 @@ def _parse(scan: str, pos: int) -> tuple[int, int, set[str], bool, bool]:
     last_was_name = False
     cur = pos
     while True:
-        m = _PART_RE.match(scan, cur)
-        if m is not None and m.lastgroup == "blok" and not _block_value_ok(m.group()):
+        m = _PART_RE.match(lower, cur)
+        if m is not None and m.lastgroup == "blok" and not _block_value_ok(scan[m.start() : m.end()]):
             m = None
         if m is not None:
             group = m.lastgroup or ""
             if group == "kw":
-                kind = _KW_KIND[m.group().rstrip(".").lower()]
-                name_end, cap, sentence_end = _name(scan, m.end())
+                kind = _KW_KIND[m.group().rstrip(".")]
+                name_end, cap, sentence_end = _name(scan, lower, m.end())
                 if name_end == m.end():
                     break
                 kinds.add(kind)
@@ -147,13 +151,13 @@ def _parse(scan: str, pos: int) -> tuple[int, int, set[str], bool, bool]:
                     break
             else:
                 if group == "rtrw":
-                    text = m.group().lower()
+                    text = m.group()
                     both = ("rt" in text and "rw" in text) or len(_DIGITS_RE.findall(text)) > 1
                     group = "rtrw2" if both else "rtrw1"
                 kinds.add(group)
                 end = m.end()
                 last_was_name = False
-        elif last_was_name and cur > end and scan[end:cur].isspace() and (
+        elif last_was_name and capital and cur > end and scan[end:cur].isspace() and (
             b := _BARE_NUM_RE.match(scan, cur)
         ) is not None:
             kinds.add("num")  # "Jl. Mawar 12"
@@ -187,16 +191,22 @@ def _is_address(kinds: set[str], capital: bool, any_capital: bool, residence: bo
     return residence and (any_capital or house) and bool(kinds - {"km"})
 
 
-def detect_addresses(scan: str) -> list[Span]:
+def detect_addresses(scan: str, lower: str, anchors: list[int] | None = None) -> list[Span]:
+    """ADDRESS spans; keywords are matched on `lower` (same offsets), names read from `scan`.
+
+    `anchors`: offsets of anchor words (from `keywords.find_keywords`); found here when None.
+    """
     spans: list[Span] = []
     covered = -1
-    for m in _ANCHOR_RE.finditer(scan):
-        if m.start() < covered:
+    if anchors is None:
+        anchors = [m.start() for m in _ANCHOR_RE.finditer(lower)]
+    for pos in anchors:
+        if pos < covered:
             continue
-        start, end, kinds, capital, any_capital = _parse(scan, m.start())
+        start, end, kinds, capital, any_capital = _parse(scan, lower, pos)
         if end <= start:
             continue
-        residence = _RESIDENCE_RE.search(scan, max(0, start - 40), start) is not None
+        residence = _RESIDENCE_RE.search(lower, max(0, start - 40), start) is not None
         if _is_address(kinds, capital, any_capital, residence):
             score = 0.9 if kinds & {"rtrw1", "rtrw2", "num", "blok"} else 0.8
             spans.append(Span("ADDRESS", start, end, score))

@@ -40,7 +40,7 @@ def detect_usernames(
     return [Span("USERNAME", s, e, 0.95) for s, e, name in handles if name not in protected_handles]
 
 
-def detect_wa_links(text: str) -> list[Span]:
-    if "wa.me" not in text and "whatsapp.com" not in text.lower():
+def detect_wa_links(text: str, lower: str) -> list[Span]:
+    if "wa.me" not in lower and "whatsapp.com" not in lower:
         return []
     return [Span("PHONE", m.start(1), m.end(1), 0.95) for m in _WA_LINK_RE.finditer(text)]

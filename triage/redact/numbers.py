@@ -1,19 +1,20 @@
 """Detectors for identity numbers written as digits: NIK, KK, NPWP, phone, bank account, BPJS, PLN.
 
 One pass finds every *digit run*: digit groups joined by single separators (space, dot, dash),
-e.g. "3171 0102 9001 0003", "3171.010290.0003", "+62 812-3456-7890". Groups joined by a dot or
+e.g. "3171 0102 9001 0003", "317101.029001.0003", "+62 812-3456-7890". Groups joined by a dot or
 dash stay together (a "chunk"); chunks joined by a plain space may be two numbers side by side, so
-the run is cut greedily, left to right, into the longest windows that classify. A window is
-classified by its digit count, its prefix (08 mobile, 000 BPJS, a real PPKK region code) and the
-nearest context word (see `context.py`). Prices ("Rp 1.500.000", "200rb"), dates, times and
-numbers glued to letters (booking codes) are left alone.
+the run is cut, left to right, into windows of whole chunks, keeping the best-classified one
+(highest score, then longest). A window is classified by its digit count, its prefix (08 mobile,
+000 BPJS, a real PPKK region code) and the nearest context word (see `context.py`). Prices
+("Rp 1.500.000", "200rb"), dates, times, IP addresses and numbers glued to letters (booking
+codes) are left alone.
 """
 
 from __future__ import annotations
 
 import re
 
-from .context import nearest_context
+from .context import context_after, context_before
 from .regions import REGION_PREFIXES
 from .spans import Span
 
@@ -22,6 +23,8 @@ _RUN_RE = re.compile(
     r"(?<![\d.,/#_+\-])(?>\+?\d+(?:(?:\x20?[.\-]\x20?)\d+|\x20\d+)*)(?![\w/]|[.,]\d)"
 )
 _GROUP_RE = re.compile(r"\d+")
+_HINT_RE = re.compile(r"\d(?:[\x20.\-]?\d){7}")
+_RUN_CHARS = frozenset("0123456789 .-+")
 # Landline with the area code in parentheses: (021) 555-1234, (0274) 512345.
 _PAREN_PHONE_RE = re.compile(
     r"\(\x20?0\d{2,3}\x20?\)\x20?\d{3,4}(?:[\x20.\-]?\d{2,5})?(?!\d)"
@@ -32,7 +35,13 @@ _MONEY_BEFORE_RE = re.compile(r"(?:rp|idr)\.?\s?$")
 _UNIT_AFTER_RE = re.compile(
     r"\s?(?:(?:rb|ribu|rbu|k|jt|juta|m|miliar|milyar|rupiah|kali|kwh|km|kg|wib|wita|wit)(?![a-z])|%|,-)"
 )
-_THOUSANDS_RE = re.compile(r"\d{1,3}(?:\.\d{3})+|\d{1,2}[.:]\d\d\x20?-\x20?\d{1,2}[.:]\d\d")
+# Amounts, time and year ranges, IP addresses: digits that are never an identity number.
+_NOT_ID_RE = re.compile(
+    r"\d{1,3}(?:\.\d{3})+|\d{1,2}[.:]\d\d\x20?-\x20?\d{1,2}[.:]\d\d|\d{1,3}(?:\.\d{1,3}){3}"
+    r"|(?:19|20)\d\d\x20?-\x20?(?:19|20)\d\d"
+)
+# A chunk that is a time of day or an amount splits a run: "pukul 05.05 09.00 11.10".
+_SPLITTER_RE = re.compile(r"(?:[01]?\d|2[0-4])[.:][0-5]\d|\d{1,3}(?:\.\d{3})+")
 _DATE_RE = re.compile(
     r"(?:19|20)\d\d[.\-/](?:0?[1-9]|1[0-2])[.\-/]\d\d?|\d\d?[.\-/]\d\d?[.\-/](?:19|20)\d\d"
 )
@@ -74,9 +83,9 @@ def _classify(
         if d.startswith("62") or 8 <= n <= 15:
             return "PHONE", 0.9
         return None
-    money_like = _THOUSANDS_RE.fullmatch(raw) is not None or _DATE_RE.fullmatch(raw) is not None
+    money_like = _NOT_ID_RE.fullmatch(raw) is not None or _DATE_RE.fullmatch(raw) is not None
     if ctx == "bank" and 8 <= n <= 16 and not money_like and not (mobile and ctx_after):
-        return "BANK_ACCOUNT", 0.9
+        return "BANK_ACCOUNT", 0.8 if ctx_after else 0.9
     if mobile:
         return "PHONE", 0.9 if ctx == "phone" else 0.85
     if ctx == "pay" and 8 <= n <= 16 and not money_like:
@@ -128,11 +137,20 @@ def _glued_ok(scan: str, start: int) -> bool:
 def detect_numbers(scan: str, lower: str) -> list[Span]:
     """Spans of NIK, NO_KK, NPWP, PHONE, BANK_ACCOUNT, BPJS_NUMBER, PLN_ID in `scan`."""
     spans: list[Span] = []
-    for m in _PAREN_PHONE_RE.finditer(scan):
-        spans.append(Span("PHONE", m.start(), m.end(), 0.9))
+    if "(" in scan:
+        for m in _PAREN_PHONE_RE.finditer(scan):
+            spans.append(Span("PHONE", m.start(), m.end(), 0.9))
+    hint = _HINT_RE.search(scan)
+    if hint is None:
+        return spans  # no eight digits close together: nothing below can match
+    pos = hint.start()  # runs before the first hint have fewer than eight digits
+    while pos > 0 and scan[pos - 1] in _RUN_CHARS:
+        pos -= 1
     runs: list[tuple[int, int, list[list[tuple[int, int]]], list[int]]] = []
-    for m in _RUN_RE.finditer(scan):
+    for m in _RUN_RE.finditer(scan, pos):
         start, end = m.span()
+        if end - start < _MIN_DIGITS:
+            continue
         raw = m.group()
         groups = [(g.start() + start, g.end() + start) for g in _GROUP_RE.finditer(raw)]
         total = sum(e - s for s, e in groups)
@@ -152,15 +170,27 @@ def detect_numbers(scan: str, lower: str) -> list[Span]:
             chunks = chunks[:-1]
         if not chunks:
             continue
-        start, end = (start if raw[0] == "+" else chunks[0][0][0]), chunks[-1][-1][1]
-        sizes = [sum(e - s for s, e in c) for c in chunks]
-        total = sum(sizes)
-        if total < _MIN_DIGITS:
-            continue
-        if total > _MAX_WINDOW_DIGITS and len(chunks) > 1 and len(set(sizes)) == 1:
-            continue  # a long uniformly grouped code (PLN token, card serial): not personal data
-        runs.append((start, end, chunks, sizes))
-    for k, (start, end, chunks, sizes) in enumerate(runs):
+        if len(chunks) > 1:
+            pieces: list[list[list[tuple[int, int]]]] = [[]]
+            for c in chunks:
+                if _SPLITTER_RE.fullmatch(scan, c[0][0], c[-1][1]):
+                    pieces.append([])
+                else:
+                    pieces[-1].append(c)
+        else:
+            pieces = [chunks]
+        for piece in pieces:
+            if not piece:
+                continue
+            pstart = start if (raw[0] == "+" and piece[0] is chunks[0]) else piece[0][0][0]
+            sizes = [sum(e - s for s, e in c) for c in piece]
+            total = sum(sizes)
+            if total < _MIN_DIGITS:
+                continue
+            if total > _MAX_WINDOW_DIGITS and len(piece) > 1 and len(set(sizes)) == 1:
+                continue  # a long uniformly grouped code (PLN token, card serial): not personal
+            runs.append((pstart, piece[-1][-1][1], piece, sizes))
+    for k, (start, _end, chunks, sizes) in enumerate(runs):
         lo = runs[k - 1][1] if k else 0
         hi = runs[k + 1][0] if k + 1 < len(runs) else len(scan)
         _windows(scan, lower, chunks, sizes, scan[start] == "+", start, lo, hi, spans)
@@ -178,32 +208,45 @@ def _windows(
     hi: int,
     out: list[Span],
 ) -> None:
-    """Cut one run into the longest classifiable windows of whole chunks, left to right."""
+    """Cut one run into the best-classified windows of whole chunks, left to right.
+
+    From each chunk, every window that ends on a chunk is classified; the highest score wins,
+    then the longest. A context-free guess over several space-separated chunks needs chunks of
+    three digits or more ("0812 3456 7890" yes, "edisi 19 1102604 26041944" no).
+    """
     i = 0
     nchunks = len(chunks)
     while i < nchunks:
-        found = False
+        best: tuple[float, int, int, str, int] | None = None  # score, digits, j, type, end
+        before: tuple[str | None, int] | None = None
         for j in range(nchunks, i, -1):
             ndig = sum(sizes[i:j])
             if ndig > _MAX_WINDOW_DIGITS + 2 or ndig < _MIN_DIGITS:
                 continue
             ws = run_start if (i == 0 and plus) else chunks[i][0][0]
             we = chunks[j - 1][-1][1]
-            raw = scan[ws:we]
             digits = "".join(scan[s:e] for c in chunks[i:j] for s, e in c)
-            ctx, ctx_after = nearest_context(lower, ws, we, lo, hi)
-            got = _classify(digits, raw.lstrip("+"), ctx, ctx_after, plus and i == 0)
-            if got is not None and got[0] == "PHONE" and j - i > 1 and sizes[j - 1] == 1:
-                # "0812 3456 7890 2 kali": leave a trailing single digit out when the rest is enough
-                shorter = _classify(digits[:-1], scan[ws : chunks[j - 2][-1][1]].lstrip("+"),
-                                    ctx, ctx_after, plus and i == 0)
-                if shorter is not None and shorter[0] == got[0]:
-                    got, j, we = shorter, j - 1, chunks[j - 2][-1][1]
-            if got is not None:
-                out.append(Span(got[0], ws, we, got[1]))
-                lo = we
-                i = j
-                found = True
-                break
-        if not found:
+            if before is None:
+                before = context_before(lower, ws, lo)
+            after = context_after(lower, we, hi, before[1])
+            ctx, ctx_after = (after, True) if after is not None else (before[0], False)
+            got = _classify(digits, scan[ws:we].lstrip("+"), ctx, ctx_after, plus and i == 0)
+            if got is None:
+                continue
+            if j - i > 1 and got[1] < 0.85 and min(sizes[i:j]) < 3:
+                continue
+            if got[0] == "NPWP" and got[1] < 0.9 and j - i > 1:
+                continue  # a bare 15-digit NPWP is written in one piece
+            if got[0] == "PHONE" and j - i > 1 and sizes[j - 1] == 1:
+                continue  # "0812 3456 7890 2 kali": a trailing single digit is a count
+            cand = (got[1], ndig, j, got[0], we)
+            if best is None or cand[:2] > best[:2]:
+                best = cand
+        if best is None:
             i += 1
+            continue
+        score, _ndig, j, etype, we = best
+        ws = run_start if (i == 0 and plus) else chunks[i][0][0]
+        out.append(Span(etype, ws, we, score))
+        lo = we
+        i = j

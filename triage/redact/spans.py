@@ -54,9 +54,24 @@ class Redacted:
         return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
+def _by_position(s: Span) -> tuple[int, int]:
+    return (s.start, s.end)
+
+
+def _rank(s: Span) -> tuple[float, int, int]:
+    return (-s.score, s.start - s.end, s.start)
+
+
 def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
     """Keep a non-overlapping subset: higher score first, then longer, then earlier; sorted by start."""
-    ranked = sorted(spans, key=lambda s: (-s.score, -(s.end - s.start), s.start))
+    ordered = sorted(spans, key=_by_position)
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if b.start < a.end or a.end <= a.start:
+            break
+    else:
+        if not ordered or ordered[-1].end > ordered[-1].start:
+            return ordered  # the common case: nothing overlaps
+    ranked = sorted(ordered, key=_rank)
     kept: list[Span] = []
     for cand in ranked:
         if cand.end <= cand.start:

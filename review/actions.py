@@ -1,0 +1,217 @@
+"""What people do on the detail page: label, escalate, dismiss, assign, note.
+
+Each action is one transaction: a `reviews` row (what the retraining notebook and the KPIs read)
+and an `audit_log` row. Escalation enqueues a contract-v1 item when the post's case has none,
+with the triage stage's idempotency rule: key = platform:post_id of the case's lead post,
+revision = the key's highest revision + 1 (a concurrent double escalation inserts one item).
+Validation errors are `ActionError`s with a message for the user, in Bahasa Indonesia.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select
+
+from pipelines.store import schema as s
+from pipelines.store.sql import insert_ignore_count
+from triage.agencies import Registry
+from triage.classify import MODEL_NAMES, LabelPrediction, Labels
+from triage.contract import PostView, ProvenanceView, build_queue_item
+from triage.priority import Priority
+from triage.taxonomy import LABEL_SETS, display
+from triage.virality import Virality
+
+from .queries import human_labels
+
+log = logging.getLogger(__name__)
+
+LABEL_FIELDS = MODEL_NAMES  # kind, substance, maladministration
+DISMISS_REASONS = {
+    "bukan_aduan": "Bukan aduan layanan publik",
+    "duplikat": "Duplikat dari aduan lain",
+    "sudah_ditangani": "Sudah ditangani di kanal lain",
+    "spam": "Spam, promosi atau akun bot",
+    "tidak_jelas": "Isi tidak cukup jelas untuk ditindaklanjuti",
+    "lainnya": "Alasan lain (tulis di keterangan)",
+}
+MAX_NOTE = 2000
+MAX_REASON_TEXT = 500
+ESCALATION_REASON = "diteruskan manual oleh petugas humas"
+
+
+class ActionError(Exception):
+    """A form value is invalid; `message` tells the user why, in Bahasa Indonesia."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Escalation:
+    enqueued: bool  # False: the case was already in the queue
+    item_id: str | None
+
+
+def _review(conn: Connection, post_pk: int, user_id: int, actor: str, now: datetime, action: str,
+            field: str | None, value: str | None, audit: dict[str, Any] | None = None) -> None:
+    conn.execute(insert(s.reviews).values(post_pk=post_pk, user_id=user_id, at=now, action=action,
+                                          field=field, value=value))
+    conn.execute(insert(s.audit_log).values(at=now, actor=actor, action=f"review.{action}",
+                                            target=f"post:{post_pk}", detail=audit))
+
+
+def _triage_row(conn: Connection, post_pk: int) -> Any:
+    row = conn.execute(select(s.triage_results).where(s.triage_results.c.post_pk == post_pk)).first()
+    if row is None:
+        raise ActionError("Unggahan tidak ditemukan atau belum dipilah.")
+    return row
+
+
+def save_labels(engine: Engine, post_pk: int, user_id: int, actor: str, values: dict[str, str],
+                *, now: datetime) -> list[str]:
+    """Store the three labels as reviewed by a person; returns the fields that were corrected."""
+    for name in LABEL_FIELDS:
+        if values.get(name) not in LABEL_SETS[name]:
+            raise ActionError(f"Pilih label {FIELD_NAMES[name].lower()} dari daftar.")
+    if values["kind"] != "aduan" and values["maladministration"] != "tidak_ada":
+        raise ActionError("Jenis maladministrasi hanya diisi untuk aduan: pilih \"Tidak ada\", "
+                          "atau ubah jenis unggahan menjadi Aduan.")
+    corrected = []
+    with engine.begin() as conn:
+        row = _triage_row(conn, post_pk)
+        for name in LABEL_FIELDS:
+            machine = getattr(row, name)
+            if values[name] != machine:
+                corrected.append(name)
+            _review(conn, post_pk, user_id, actor, now, "label", name, values[name],
+                    {"field": name, "value": values[name], "machine": machine})
+    return corrected
+
+
+def dismiss(engine: Engine, post_pk: int, user_id: int, actor: str, reason: str, text: str,
+            *, now: datetime) -> None:
+    text = (text or "").strip()
+    if reason not in DISMISS_REASONS:
+        raise ActionError("Pilih alasan penolakan dari daftar.")
+    if reason == "lainnya" and not text:
+        raise ActionError("Tuliskan keterangan untuk alasan lain.")
+    if len(text) > MAX_REASON_TEXT:
+        raise ActionError(f"Keterangan terlalu panjang (maksimal {MAX_REASON_TEXT} karakter).")
+    with engine.begin() as conn:
+        _triage_row(conn, post_pk)
+        value = f"{reason}: {text}" if text else reason
+        _review(conn, post_pk, user_id, actor, now, "dismiss", None, value,
+                {"reason": reason, "text_length": len(text)})
+
+
+def assign(engine: Engine, post_pk: int, user_id: int, actor: str, assignee: str, *, now: datetime) -> None:
+    with engine.begin() as conn:
+        _triage_row(conn, post_pk)
+        known = conn.execute(select(s.users.c.id).where(s.users.c.name == assignee,
+                                                        s.users.c.disabled.is_(False))).first()
+        if not assignee or known is None:
+            raise ActionError("Pilih rekan kerja dari daftar pengguna aktif.")
+        _review(conn, post_pk, user_id, actor, now, "assign", None, assignee, {"assignee": assignee})
+
+
+def note(engine: Engine, post_pk: int, user_id: int, actor: str, text: str, *, now: datetime) -> None:
+    text = (text or "").strip()
+    if not text:
+        raise ActionError("Catatan tidak boleh kosong.")
+    if len(text) > MAX_NOTE:
+        raise ActionError(f"Catatan terlalu panjang (maksimal {MAX_NOTE} karakter).")
+    with engine.begin() as conn:
+        _triage_row(conn, post_pk)
+        # the audit log keeps the length only: a note may mention people
+        _review(conn, post_pk, user_id, actor, now, "note", None, text, {"length": len(text)})
+
+
+# --- escalation ---------------------------------------------------------------------------------
+def _prediction(data: dict[str, Any]) -> LabelPrediction:
+    return LabelPrediction(str(data["label"]), float(data["score"]),
+                           tuple((str(a), float(b)) for a, b in data.get("alternatives") or ()),
+                           tuple(str(e) for e in data.get("evidence") or ()))
+
+
+def effective_labels(machine: dict[str, Any], human: dict[str, str]) -> Labels:
+    """The machine's labels with people's corrections: a corrected label gets score 1.0, the
+    machine's choice as its alternative, and no machine evidence."""
+    out = {}
+    for name in LABEL_FIELDS:
+        predicted = _prediction(machine[name])
+        value = human.get(name)
+        if value and value != predicted.label:
+            predicted = LabelPrediction(value, 1.0, ((predicted.label, predicted.score),), ())
+        out[name] = predicted
+    return Labels(**out)
+
+
+def escalate(engine: Engine, registry: Registry, post_pk: int, user_id: int, actor: str,
+             *, now: datetime) -> Escalation:
+    p, c, q = s.posts, s.cases, s.queue_items
+    with engine.begin() as conn:
+        t = _triage_row(conn, post_pk)
+        post = conn.execute(select(p).where(p.c.id == post_pk)).one()
+        existing = None
+        if post.case_id is not None:
+            existing = conn.execute(select(q.c.item_id).where(
+                q.c.case_id == post.case_id, q.c.status != "superseded").limit(1)).scalar()
+        else:
+            existing = conn.execute(select(q.c.item_id).where(
+                q.c.post_pk == post_pk, q.c.status != "superseded").limit(1)).scalar()
+        _review(conn, post_pk, user_id, actor, now, "escalate", None, None,
+                {"already_queued": existing is not None})
+        if existing is not None:
+            return Escalation(False, existing)
+        lead_pk = None
+        if post.case_id is not None:
+            lead_pk = conn.execute(select(c.c.lead_post_pk).where(c.c.id == post.case_id)).scalar()
+        lead = conn.execute(select(p.c.platform, p.c.post_id).where(p.c.id == (lead_pk or post_pk))).one()
+        key = f"{lead.platform}:{lead.post_id}"
+        revision = (conn.execute(select(func.max(q.c.revision)).where(q.c.idempotency_key == key))
+                    .scalar() or 0) + 1
+        labels = effective_labels(t.labels, human_labels(conn, [post_pk]).get(post_pk, {}))
+        v = t.virality or {}
+        virality = Virality(score=float(v.get("score", t.virality_score)),
+                            engagement=int(v.get("engagement", 0)),
+                            engagement_per_hour=float(v.get("engagement_per_hour", t.engagement_per_hour)),
+                            acceleration=float(v.get("acceleration", 0.0)),
+                            baseline_ratio=float(v.get("baseline_ratio", 0.0)), forecast=None)
+        priority = Priority(t.priority_score, t.tier, (*t.reasons, ESCALATION_REASON))
+        item_id = str(uuid.uuid4())
+        item = build_queue_item(
+            item_id=item_id, idempotency_key=key, revision=revision, enqueued_at=now,
+            post=PostView(post.platform, post.post_id, post.url, post.created_at, post.lang,
+                          post.redacted_text, post.author_pseudonym, post.author_followers,
+                          post.redaction_counts or {}),
+            labels=labels,
+            agency=registry.by_id.get(t.agency_id) if t.agency_id else None,
+            virality=virality, priority=priority,
+            case_key=f"c:{post.case_id}" if post.case_id is not None else None,
+            provenance=ProvenanceView(post.collector, post.collector_version, post.query,
+                                      post.fetched_at, post.raw_sha256),
+            models=t.models or {},
+        )
+        inserted = insert_ignore_count(conn, q, ["idempotency_key", "revision"], {
+            "item_id": item_id, "idempotency_key": key, "revision": revision,
+            "case_id": post.case_id, "post_pk": post_pk, "tier": t.tier,
+            "priority_score": t.priority_score, "payload": item, "enqueued_at": now,
+            "status": "ready", "attempts": 0, "available_at": now,
+        })
+        conn.execute(insert(s.audit_log).values(
+            at=now, actor=actor, action="queue.enqueue", target=f"post:{post_pk}",
+            detail={"item_id": item_id if inserted else None, "idempotency_key": key,
+                    "revision": revision, "inserted": bool(inserted)}))
+    if inserted:
+        log.info("escalated post %s to the queue (revision %s)", post_pk, revision)
+    return Escalation(bool(inserted), item_id if inserted else None)
+
+
+FIELD_NAMES = {"kind": "Jenis", "substance": "Substansi", "maladministration": "Maladministrasi"}
+LABEL_CHOICES = {name: [(label, display(label)) for label in LABEL_SETS[name]] for name in LABEL_FIELDS}

@@ -1,0 +1,1 @@
+"""The review pages' routes, one module per page."""

@@ -1,0 +1,77 @@
+"""Ringkasan (`/ringkasan`): counts per day by substance, agency and maladministration, spikes,
+and the service KPIs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from triage.taxonomy import display
+
+from ..auth import Viewer
+from ..charts import bars
+from ..deps import state, viewer
+from ..render import MONTHS
+from ..summary import daily_counts, queue_counts, service_kpis, spikes, window
+
+router = APIRouter(include_in_schema=False)
+
+PERIODS = (7, 14, 30)
+TOP = 12
+
+
+def _table(counts: dict, days: list, name_of) -> list[dict]:  # noqa: ANN001
+    keys = [d.isoformat() for d in days]
+    rows = []
+    for value, per_day in counts.items():
+        series = [per_day.get(k, 0) for k in keys]
+        rows.append({"name": name_of(value), "value": value, "series": series, "total": sum(series),
+                     "bars": bars(series)})
+    rows.sort(key=lambda x: (-x["total"], x["name"]))
+    return rows[:TOP]
+
+
+@router.get("/ringkasan", response_class=HTMLResponse)
+def summary(request: Request, who: Viewer = Depends(viewer)) -> Response:
+    st = state(request)
+    errors = []
+    try:
+        period = int(request.query_params.get("hari", "7"))
+    except ValueError:
+        period = 0
+    if period not in PERIODS:
+        errors.append("Periode tidak dikenal: pilih 7, 14 atau 30 hari.")
+        period = 7
+    kind = request.query_params.get("jenis", "aduan")
+    if kind not in ("aduan", "semua"):
+        errors.append("Jenis tidak dikenal: pilih aduan atau semua unggahan.")
+        kind = "aduan"
+    now = st.ctx.clock()
+    days, start, end = window(period, now)
+    registry = st.ctx.registry
+    from pipelines.store import schema as s
+
+    tr = s.triage_results
+    only = None if kind == "semua" else kind
+
+    def agency_name(agency_id: str | None) -> str:
+        agency = registry.by_id.get(agency_id) if agency_id else None
+        return agency.name if agency else "Tanpa instansi"
+
+    with st.ctx.engine.connect() as conn:
+        tables = {
+            "Substansi": _table(daily_counts(conn, tr.c.substance, start, end, only), days, display),
+            "Instansi": _table(daily_counts(conn, tr.c.agency_id, start, end, only), days, agency_name),
+            "Maladministrasi": _table(daily_counts(conn, tr.c.maladministration, start, end, only),
+                                      days, display),
+        }
+        found = spikes(conn, now)
+        kpis = service_kpis(conn, start, end, now)
+        queue = queue_counts(conn)
+    for spike in found:
+        spike["agency"] = agency_name(spike["agency_id"])
+    labels = [f"{d.day} {MONTHS[d.month - 1]}" for d in days]
+    return st.pages.render(request, "ringkasan.html", status=400 if errors else 200, viewer=who,
+                           nav="ringkasan", tables=tables, day_labels=labels, spikes=found,
+                           kpis=kpis, queue=queue, period=period, periods=PERIODS, kind=kind,
+                           errors=errors, now=now)

@@ -1,0 +1,144 @@
+"""SQL for the ringkasan (dashboard) and sumber (sources) pages.
+
+Days and hours are bucketed in WIB (UTC+7) by the database, with each dialect's own date
+functions; KPIs are computed from the posts' first human action (the `reviews` table).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Connection, func, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from pipelines.store import schema as s
+from triage.priority import FIRST_RESPONSE_DAYS
+
+from .render import WIB
+
+p, tr, r = s.posts, s.triage_results, s.reviews
+SPIKE_RATIO = 3.0  # an hour with this many times the agency's usual hourly count ...
+SPIKE_MIN_POSTS = 5  # ... and at least this many posts is a spike
+BASELINE_DAYS = 7
+
+
+def _bucket(conn: Connection, column: Any, unit: str) -> ColumnElement[str]:
+    """'YYYY-MM-DD' (unit='day') or 'YYYY-MM-DD HH' (unit='hour') of `column`, in WIB."""
+    if conn.dialect.name == "postgresql":
+        pattern = "YYYY-MM-DD" if unit == "day" else "YYYY-MM-DD HH24"
+        return func.to_char(func.timezone("Asia/Jakarta", column), pattern)
+    pattern = "%Y-%m-%d" if unit == "day" else "%Y-%m-%d %H"
+    return func.strftime(pattern, column, literal("+7 hours"))
+
+
+def window(days: int, now: datetime) -> tuple[list[date], datetime, datetime]:
+    """The last `days` WIB calendar days up to today: (days, start, end) with UTC bounds."""
+    today = now.astimezone(WIB).date()
+    first = today - timedelta(days=days - 1)
+    start = datetime(first.year, first.month, first.day, tzinfo=WIB)
+    return [first + timedelta(days=i) for i in range(days)], start, start + timedelta(days=days)
+
+
+def daily_counts(conn: Connection, column: Any, start: datetime, end: datetime,
+                 kind: str | None) -> dict[str | None, dict[str, int]]:
+    """{value of `column`: {'YYYY-MM-DD': posts}} for posts created in [start, end)."""
+    day = _bucket(conn, p.c.created_at, "day")
+    query = (select(column, day.label("day"), func.count()).select_from(tr.join(p, p.c.id == tr.c.post_pk))
+             .where(p.c.created_at >= start, p.c.created_at < end).group_by(column, day))
+    if kind:
+        query = query.where(tr.c.kind == kind)
+    out: dict[str | None, dict[str, int]] = defaultdict(dict)
+    for value, bucket, count in conn.execute(query):
+        out[value][bucket] = int(count)
+    return out
+
+
+def spikes(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    """Hours of the last 24 h in which an agency got SPIKE_RATIO x its usual posts per hour."""
+    recent_start = now - timedelta(hours=24)
+    base_start = recent_start - timedelta(days=BASELINE_DAYS)
+    hour = _bucket(conn, p.c.created_at, "hour")
+    joined = tr.join(p, p.c.id == tr.c.post_pk)
+    baseline = dict(conn.execute(
+        select(tr.c.agency_id, func.count()).select_from(joined)
+        .where(p.c.created_at >= base_start, p.c.created_at < recent_start, tr.c.agency_id.is_not(None))
+        .group_by(tr.c.agency_id)).all())
+    found = []
+    for agency_id, bucket, count in conn.execute(
+            select(tr.c.agency_id, hour.label("hour"), func.count()).select_from(joined)
+            .where(p.c.created_at >= recent_start, p.c.created_at <= now, tr.c.agency_id.is_not(None))
+            .group_by(tr.c.agency_id, hour)):
+        usual = baseline.get(agency_id, 0) / (BASELINE_DAYS * 24)
+        ratio = count / max(usual, 0.1)
+        if count >= SPIKE_MIN_POSTS and ratio >= SPIKE_RATIO:
+            found.append({"agency_id": agency_id, "hour": bucket, "count": int(count),
+                          "usual": round(usual, 2), "ratio": round(ratio, 1)})
+    found.sort(key=lambda x: (-x["ratio"], x["hour"]))
+    return found[:20]
+
+
+def service_kpis(conn: Connection, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
+    """Complaints (kind aduan) created in [start, end): handled within the limit, time to act."""
+    first_action = func.min(r.c.at)
+    rows = conn.execute(
+        select(p.c.id, p.c.created_at, first_action.label("first"))
+        .select_from(tr.join(p, p.c.id == tr.c.post_pk).outerjoin(r, r.c.post_pk == p.c.id))
+        .where(tr.c.kind == "aduan", p.c.created_at >= start, p.c.created_at < end)
+        .group_by(p.c.id, p.c.created_at)).all()
+    limit = timedelta(days=FIRST_RESPONSE_DAYS)
+    due = on_time = overdue_open = acted = 0
+    waits: list[float] = []
+    for _, created, first in rows:
+        if first is not None:
+            acted += 1
+            waits.append((first - created).total_seconds() / 3600)
+        deadline_passed = created + limit <= now
+        if first is not None or deadline_passed:
+            due += 1
+            if first is not None and first - created <= limit:
+                on_time += 1
+        if first is None and deadline_passed:
+            overdue_open += 1
+    return {
+        "complaints": len(rows), "acted": acted, "due": due, "on_time": on_time,
+        "on_time_share": on_time / due if due else None,
+        "mean_hours_to_action": sum(waits) / len(waits) if waits else None,
+        "overdue_open": overdue_open,
+    }
+
+
+def queue_counts(conn: Connection) -> dict[str, int]:
+    q = s.queue_items
+    return {k: int(v) for k, v in conn.execute(select(q.c.status, func.count()).group_by(q.c.status))}
+
+
+# --- sources -------------------------------------------------------------------------------------
+def sources(conn: Connection, now: datetime) -> dict[str, dict[str, Any]]:
+    """Per source: the latest run, its last successful run, posts fetched (24 h, this month),
+    and its checkpoints."""
+    runs = s.collector_runs
+    latest_ids = select(func.max(runs.c.id)).group_by(runs.c.source).scalar_subquery()
+    out: dict[str, dict[str, Any]] = {}
+    for row in conn.execute(select(runs).where(runs.c.id.in_(latest_ids))):
+        out[row.source] = {"last": dict(row._mapping)}
+    ok_ids = select(func.max(runs.c.id)).where(runs.c.status.in_(("ok", "partial"))) \
+        .group_by(runs.c.source).scalar_subquery()
+    for row in conn.execute(select(runs.c.source, runs.c.finished_at).where(runs.c.id.in_(ok_ids))):
+        out.setdefault(row.source, {})["last_ok"] = row.finished_at
+    month_start = now.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    for label, since in (("month", month_start), ("day", now - timedelta(hours=24))):
+        for source, fetched, count in conn.execute(
+                select(runs.c.source, func.coalesce(func.sum(runs.c.posts_fetched), 0), func.count())
+                .where(runs.c.started_at >= since).group_by(runs.c.source)):
+            entry = out.setdefault(source, {})
+            entry[f"fetched_{label}"] = int(fetched)
+            entry[f"runs_{label}"] = int(count)
+    cp = s.checkpoints
+    for source, count, updated in conn.execute(
+            select(cp.c.source, func.count(), func.max(cp.c.updated_at)).group_by(cp.c.source)):
+        entry = out.setdefault(source, {})
+        entry["checkpoints"] = int(count)
+        entry["checkpoint_at"] = updated
+    return out
