@@ -22,7 +22,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from fastapi import FastAPI
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 import review
 from pipelines.context import AppContext
@@ -122,8 +122,13 @@ def main() -> None:
     settings = load_settings({"database_url": url, "data_dir": str(folder), "secret_key": "bench",
                               "pseudonym_key": "bench"}, env={})
     ctx = AppContext(settings, clock=lambda: NOW)
-    print(f"seeding {args.posts:,} triaged posts into {ctx.engine.dialect.name} ...", flush=True)
-    print(f"  seeded in {seed(ctx, args.posts):.1f} s")
+    with ctx.engine.connect() as conn:
+        existing = conn.execute(select(func.count()).select_from(s.triage_results)).scalar_one()
+    if existing:  # a database seeded by an earlier run (--database-url): reuse it
+        print(f"reusing {existing:,} triaged posts in {url}")
+    else:
+        print(f"seeding {args.posts:,} triaged posts into {ctx.engine.dialect.name} ...", flush=True)
+        print(f"  seeded in {seed(ctx, args.posts):.1f} s ({url})")
 
     cases: list[tuple[str, InboxFilter, dict]] = [
         ("first page, no filter", InboxFilter(), {}),

@@ -138,6 +138,10 @@ def report(res: dict, n_posts: int) -> bool:
         f"{sum(found_any.values()) / total:>10.3f}{sum(detected.values()):>10}"
         f"{sum(spurious.values()):>9}"
     )
+    print(
+        f"type-agnostic recall: {sum(found_any.values())}/{total} "
+        f"({sum(found_any.values()) / total:.3f}) of gold entities covered by spans of any type"
+    )
     n_det = sum(detected.values())
     print(
         f"precision-ish: {n_det - sum(spurious.values())}/{n_det} detected spans overlap a gold "

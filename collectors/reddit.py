@@ -88,9 +88,8 @@ class RedditSession(requests.Session):
         kwargs["timeout"] = self.timeout  # prawcore always passes its own 16 s; praw's setting is unused
         path = urlparse(str(url)).path
         token = path.endswith(TOKEN_PATH)
-        if not token and self.limited_until and self.clock() < self.limited_until:
-            raise CollectorRateLimited("Reddit rate-limit window used up (x-ratelimit-remaining 0)",
-                                       self.limited_until)
+        if not token:
+            self.check_window()
         attempt = 0
         while True:
             attempt += 1
@@ -113,6 +112,12 @@ class RedditSession(requests.Session):
                 self.last_body = response.text
             log.info("Reddit %s %s: %s", str(method).upper(), path, status)
             return response
+
+    def check_window(self) -> None:
+        """Refuse a request while Reddit's window is used up (prawcore would sleep until reset)."""
+        if self.limited_until and self.clock() < self.limited_until:
+            raise CollectorRateLimited("Reddit rate-limit window used up (x-ratelimit-remaining 0)",
+                                       self.limited_until)
 
     def _reset_at(self, response: requests.Response) -> datetime | None:
         try:
@@ -280,6 +285,7 @@ class RedditCollector:
         attempt = 0
         while True:
             attempt += 1
+            self.session.check_window()  # before praw: its rate limiter sleeps before sending
             self.session.last_body = None
             try:
                 payload = self.reddit.request(method="GET", path=path, params=params)

@@ -24,10 +24,10 @@ PRODUCTION_FILE = "production.json"
 # Types beyond skops' defaults that our pipelines contain; nothing else is loaded.
 TRUSTED_TYPES = [
     "triage.classify.TextNormalizer",
+    "triage.classify.HashedNgrams",
+    "triage.classify.ColumnSelector",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
-    "numpy.float32",
-    "numpy.dtype",
 ]
 
 

@@ -282,10 +282,12 @@ def evaluate_rows(classifier: Classifier, rows: Sequence[dict]) -> tuple[dict[st
     (tidak_ada when it does not see an aduan), as the targets define it.
     """
     predicted = [p.to_dict() for p in classifier.predict([str(r["text"]) for r in rows])]
-    labels = [{n: p[n]["label"] for n in MODEL_NAMES} for p in predicted]
+    predicted_labels = [{n: p[n]["label"] for n in MODEL_NAMES} for p in predicted]
     reports = {}
     for name in MODEL_NAMES:
-        pairs = [(r[name], q[name]) for r, q in zip(rows, labels, strict=True)
+        pairs = [(r[name], q[name]) for r, q in zip(rows, predicted_labels, strict=True)
                  if name != "maladministration" or r["kind"] == "aduan"]
-        reports[name] = report(name, [g for g, _ in pairs], [q for _, q in pairs], LABEL_SETS[name])
-    return reports, target_figures(rows, labels)
+        seen = {label for pair in pairs for label in pair}
+        labels_shown = [label for label in LABEL_SETS[name] if label in seen]
+        reports[name] = report(name, [g for g, _ in pairs], [q for _, q in pairs], labels_shown)
+    return reports, target_figures(rows, predicted_labels)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, exists, func, select, tuple_
+from sqlalchemy import Connection, and_, case, exists, func, literal, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from pipelines.store import schema as s
@@ -31,6 +31,7 @@ STATUSES = {
     "ditolak": "Ditolak",
 }
 PAGE_SIZE = 50
+COUNT_CAP = 10_000  # counting further costs a scan; the page says "lebih dari 10.000"
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class InboxPage:
     total: int
     next: Cursor | None = None
     previous: Cursor | None = None
+    capped: bool = False  # more than COUNT_CAP match
     sparklines: dict[int, list[int]] = field(default_factory=dict)
 
 
@@ -92,6 +94,23 @@ def status_expression() -> ColumnElement[str]:
     )
 
 
+def status_condition(value: str, status: ColumnElement[str]) -> Any:
+    """`status == value`, led by a necessary condition the database can check from an index
+    (IN a small set of reviewed or queued posts) before it evaluates the CASE."""
+    reviewed = select(r.c.post_pk)
+    queued = select(q.c.case_id).where(q.c.status != "superseded", q.c.case_id.is_not(None))
+    if value == "baru":  # the exact condition, without the CASE
+        return and_(tr.c.post_pk.not_in(reviewed), or_(p.c.case_id.is_(None), p.c.case_id.not_in(queued)))
+    first = {
+        "ditinjau": tr.c.post_pk.in_(reviewed),
+        "ditolak": tr.c.post_pk.in_(select(r.c.post_pk).where(r.c.action == "dismiss")),
+        "ditangani": p.c.case_id.in_(select(q.c.case_id).where(q.c.status == "acked")),
+        "diteruskan": or_(p.c.case_id.in_(queued),
+                          tr.c.post_pk.in_(select(r.c.post_pk).where(r.c.action == "escalate"))),
+    }[value]
+    return and_(first, status == value)
+
+
 def day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=WIB)
 
@@ -101,7 +120,11 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _conditions(f: InboxFilter, status: ColumnElement[str]) -> list[Any]:
+def _needs_posts(f: InboxFilter) -> bool:
+    return bool(f.platform or f.since or f.until or f.text or f.status)
+
+
+def _conditions(f: InboxFilter, status: ColumnElement[str], dialect: str = "sqlite") -> list[Any]:
     conds: list[Any] = []
     if f.agency == "-":
         conds.append(tr.c.agency_id.is_(None))
@@ -115,27 +138,25 @@ def _conditions(f: InboxFilter, status: ColumnElement[str]) -> list[Any]:
         conds.append(p.c.created_at >= day_start(f.since))
     if f.until:
         conds.append(p.c.created_at < day_start(f.until + timedelta(days=1)))
-    if f.text:
-        conds.append(p.c.redacted_text.ilike(_like_pattern(f.text), escape="\\"))
+    if f.text:  # SQLite's LIKE ignores ASCII case already; lower() would only cost time
+        pattern = _like_pattern(f.text)
+        conds.append(p.c.redacted_text.like(pattern, escape="\\") if dialect == "sqlite"
+                     else p.c.redacted_text.ilike(pattern, escape="\\"))
     if f.status:
-        conds.append(status == f.status)
+        conds.append(status_condition(f.status, status))
     return conds
 
 
 def inbox_page(conn: Connection, f: InboxFilter, *, after: Cursor | None = None,
                before: Cursor | None = None, limit: int = PAGE_SIZE) -> InboxPage:
+    """One page of the inbox: first the keys of the page (an index walk in priority order, posts
+    joined only when a filter needs them), then the rows of those keys only (a deferred join, so
+    the status and case of non-shown posts are never computed)."""
     status = status_expression()
-    conds = _conditions(f, status)
+    conds = _conditions(f, status, conn.dialect.name)
+    source = tr.join(p, p.c.id == tr.c.post_pk) if _needs_posts(f) else tr
     key = tuple_(tr.c.priority_score, tr.c.post_pk)
-    query = (
-        select(tr.c.post_pk, tr.c.priority_score, tr.c.tier, tr.c.kind, tr.c.kind_score,
-               tr.c.substance, tr.c.substance_score, tr.c.maladministration,
-               tr.c.maladministration_score, tr.c.agency_id, tr.c.virality_score, tr.c.reasons,
-               p.c.platform, p.c.redacted_text, p.c.created_at, p.c.case_id,
-               c.c.size.label("case_size"), status.label("status"))
-        .select_from(tr.join(p, p.c.id == tr.c.post_pk).outerjoin(c, c.c.id == p.c.case_id))
-        .where(*conds)
-    )
+    query = select(tr.c.post_pk, tr.c.priority_score).select_from(source).where(*conds)
     if before is not None:
         query = query.where(key > tuple_(before.score, before.pk)).order_by(
             tr.c.priority_score.asc(), tr.c.post_pk.asc())
@@ -143,24 +164,33 @@ def inbox_page(conn: Connection, f: InboxFilter, *, after: Cursor | None = None,
         if after is not None:
             query = query.where(key < tuple_(after.score, after.pk))
         query = query.order_by(tr.c.priority_score.desc(), tr.c.post_pk.desc())
-    found = [dict(row._mapping) for row in conn.execute(query.limit(limit + 1))]
-    more = len(found) > limit
-    rows = found[:limit]
+    keys = conn.execute(query.limit(limit + 1)).all()
+    more = len(keys) > limit
+    keys = keys[:limit]
     if before is not None:
-        rows.reverse()
-    total = conn.execute(
-        select(func.count()).select_from(tr.join(p, p.c.id == tr.c.post_pk)).where(*conds)
-    ).scalar_one()
-    page = InboxPage(rows, int(total))
-    if rows:
-        first, last = rows[0], rows[-1]
-        has_next = more if before is None else True
-        has_previous = (after is not None) if before is None else more
-        if has_next:
-            page.next = Cursor(last["priority_score"], last["post_pk"])
-        if has_previous:
-            page.previous = Cursor(first["priority_score"], first["post_pk"])
-    pks = [row["post_pk"] for row in rows]
+        keys.reverse()
+    if after is None and before is None and not more:
+        total = len(keys)  # the first page holds them all: nothing left to count
+    else:  # counted up to COUNT_CAP
+        matching = select(literal(1)).select_from(source).where(*conds).limit(COUNT_CAP + 1).subquery()
+        total = conn.execute(select(func.count()).select_from(matching)).scalar_one()
+    pks = [k.post_pk for k in keys]
+    details = {row.post_pk: dict(row._mapping) for row in conn.execute(
+        select(tr.c.post_pk, tr.c.priority_score, tr.c.tier, tr.c.kind, tr.c.kind_score,
+               tr.c.substance, tr.c.substance_score, tr.c.maladministration,
+               tr.c.maladministration_score, tr.c.agency_id, tr.c.virality_score, tr.c.reasons,
+               p.c.platform, p.c.redacted_text, p.c.created_at, p.c.case_id,
+               c.c.size.label("case_size"), status.label("status"))
+        .select_from(tr.join(p, p.c.id == tr.c.post_pk).outerjoin(c, c.c.id == p.c.case_id))
+        .where(tr.c.post_pk.in_(pks)))} if pks else {}
+    rows = [details[pk] for pk in pks if pk in details]
+    page = InboxPage(rows, min(int(total), COUNT_CAP), capped=total > COUNT_CAP)
+    if keys:
+        first, last = keys[0], keys[-1]
+        if (more if before is None else True):
+            page.next = Cursor(last.priority_score, last.post_pk)
+        if ((after is not None) if before is None else more):
+            page.previous = Cursor(first.priority_score, first.post_pk)
     page.sparklines = engagement_series(conn, pks)
     corrections = human_labels(conn, pks)
     for row in rows:

@@ -49,9 +49,6 @@ def summary(request: Request, who: Viewer = Depends(viewer)) -> Response:
     now = st.ctx.clock()
     days, start, end = window(period, now)
     registry = st.ctx.registry
-    from pipelines.store import schema as s
-
-    tr = s.triage_results
     only = None if kind == "semua" else kind
 
     def agency_name(agency_id: str | None) -> str:
@@ -59,15 +56,15 @@ def summary(request: Request, who: Viewer = Depends(viewer)) -> Response:
         return agency.name if agency else "Tanpa instansi"
 
     with st.ctx.engine.connect() as conn:
-        tables = {
-            "Substansi": _table(daily_counts(conn, tr.c.substance, start, end, only), days, display),
-            "Instansi": _table(daily_counts(conn, tr.c.agency_id, start, end, only), days, agency_name),
-            "Maladministrasi": _table(daily_counts(conn, tr.c.maladministration, start, end, only),
-                                      days, display),
-        }
+        counts = daily_counts(conn, start, end, only)
         found = spikes(conn, now)
         kpis = service_kpis(conn, start, end, now)
         queue = queue_counts(conn)
+    tables = {
+        "Substansi": _table(counts["substance"], days, display),
+        "Instansi": _table(counts["agency_id"], days, agency_name),
+        "Maladministrasi": _table(counts["maladministration"], days, display),
+    }
     for spike in found:
         spike["agency"] = agency_name(spike["agency_id"])
     labels = [f"{d.day} {MONTHS[d.month - 1]}" for d in days]

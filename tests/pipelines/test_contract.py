@@ -27,6 +27,7 @@ from tests.pipelines.test_queue_support import (  # noqa: F401 - fixtures
     SCHEMA_PATH,
     assert_valid,
     contract_item,
+    empty_tables,
     labels,
     make_ctx,
     qdb_url,
@@ -278,7 +279,7 @@ def _queued(ctx) -> dict[str, dict]:  # noqa: ANN001
             for r in rows}
 
 
-@pytest.mark.parametrize(("config", "expected"), [
+POLICIES = [
     ("", set()),  # default policy: up to P3; these low-priority complaints are P4
     ('[queue.policy.agency.pln]\nmax_tier = "P4"\n', {"1"}),
     ('[queue.policy.substance.administrasi_kependudukan]\nmax_tier = "P4"\n', {"2", "3"}),
@@ -286,19 +287,23 @@ def _queued(ctx) -> dict[str, dict]:  # noqa: ANN001
     ('[queue.policy]\nmax_tier = "P4"\nmin_kind_score = 0.95\n'
      '[queue.policy.agency.pln]\nmin_kind_score = 0.5\n', {"1"}),
     ('[queue.policy]\nmax_tier = "P4"\nmin_virality = 10\n', set()),
-])
-def test_policy_overrides_change_what_qualifies(qdb_url: str, tmp_path: Path, config: str,
-                                                expected: set[str]) -> None:
-    ctx = make_ctx(qdb_url, tmp_path, FrozenClock(NOW), config)
+]
+
+
+def test_policy_overrides_change_what_qualifies(qdb_url: str, tmp_path: Path) -> None:
     created = NOW - timedelta(hours=1)
-    _import(ctx, tmp_path, [_post("1", POSTS["pln"], created), _post("2", POSTS["dukcapil"], created),
-                            _post("3", POSTS["other"], created)], "policy")
-    _run(ctx)
-    assert {k.split("@")[0] for k in _queued(ctx)} == expected
-    for item in _queued(ctx).values():
-        item.pop("_status")
-        assert_valid(item)
-    ctx.close()
+    rows = [_post("1", POSTS["pln"], created), _post("2", POSTS["dukcapil"], created),
+            _post("3", POSTS["other"], created)]
+    for n, (config, expected) in enumerate(POLICIES):
+        ctx = make_ctx(qdb_url, tmp_path, FrozenClock(NOW), config)
+        empty_tables(ctx.engine)
+        _import(ctx, tmp_path, rows, f"policy{n}")
+        _run(ctx)
+        assert {k.split("@")[0] for k in _queued(ctx)} == expected, config
+        for item in _queued(ctx).values():
+            item.pop("_status")
+            assert_valid(item)
+        ctx.close()
 
 
 def test_qualifies_applies_each_threshold() -> None:

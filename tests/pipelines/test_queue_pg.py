@@ -1,22 +1,21 @@
 """The queue at scale on the PostgreSQL server: consumer *processes* claiming concurrently.
 
-Each consumer is a real OS process (a small script run with this interpreter) using the Python
-API; claims rely on `FOR UPDATE SKIP LOCKED`, not on any lock in our process.
+Each consumer is a real OS process with its own connections, using the Python API; claims rely
+on `FOR UPDATE SKIP LOCKED` in the database, not on any lock in our process.
 """
 
 from __future__ import annotations
 
-import json
+import multiprocessing
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
 
 from pipelines import queue
 from pipelines.store.db import open_database
@@ -24,70 +23,60 @@ from tests.pipelines.test_queue_support import seed_items
 
 pytestmark = pytest.mark.postgres
 
-REPO = Path(__file__).resolve().parents[2]
-
-CONSUMER = r'''
-import json, sys, time
-from datetime import datetime, timezone
-from pathlib import Path
-sys.path.insert(0, sys.argv[1])
-from sqlalchemy import create_engine
-from pipelines import queue
-
-url, name, batch, lease, mode, start = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], sys.argv[7]
-engine = create_engine(url)
-print(json.dumps({"ready": True}), flush=True)
-while not Path(start).exists():
-    time.sleep(0.01)
-now = lambda: datetime.now(timezone.utc)
-if mode == "drain":  # claim until empty; ack nothing (everything stays leased)
-    while True:
-        got = queue.claim(engine, name, batch, lease, now=now())
-        if not got:
-            break
-        print(json.dumps({"items": [d.item["item_id"] for d in got]}), flush=True)
-else:  # "die": claim one batch, ack a few, report, then wait to be killed
-    got = queue.claim(engine, name, batch, lease, now=now())
-    acked = [d.item["item_id"] for d in got[:5] if queue.ack(engine, d.delivery_id, now=now())]
-    print(json.dumps({"items": [d.item["item_id"] for d in got], "acked": acked,
-                      "lease_until": got[0].lease_until.isoformat()}), flush=True)
-    time.sleep(600)
-print(json.dumps({"done": True}), flush=True)
-'''
-
-
-def _spawn(tmp_path: Path, url: str, name: str, batch: int, lease: int, mode: str,
-           start: Path) -> subprocess.Popen:
-    script = tmp_path / "consumer.py"
-    script.write_text(CONSUMER)
-    return subprocess.Popen(
-        [sys.executable, str(script), str(REPO), url, name, str(batch), str(lease), mode, str(start)],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
-
-
-def _ready(procs: list[subprocess.Popen]) -> None:
-    for proc in procs:
-        assert json.loads(proc.stdout.readline()) == {"ready": True}
+# Consumers are forked processes (fast to start; each opens its own engine and connections,
+# never the parent's) that end with os._exit, so no inherited connection is ever closed twice.
+FORK = multiprocessing.get_context("fork")
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def test_consumer_processes_claiming_concurrently_never_share_an_item(pg_url: str, tmp_path: Path) -> None:
+def _drain(url: str, name: str, batch: int, lease: int, go: Any, out: Any) -> None:
+    """Claim until the queue is empty; ack nothing (everything stays leased)."""
+    try:
+        engine = create_engine(url)
+        go.wait(30)
+        claimed = []
+        while got := queue.claim(engine, name, batch, lease, now=_now()):
+            claimed.extend(d.item["item_id"] for d in got)
+        out.send(claimed)
+    finally:
+        os._exit(0)
+
+
+def _die(url: str, batch: int, lease: int, out: Any) -> None:
+    """Claim one batch, ack five, report, then wait to be killed."""
+    try:
+        engine = create_engine(url)
+        got = queue.claim(engine, "doomed", batch, lease, now=_now())
+        acked = [d.item["item_id"] for d in got[:5] if queue.ack(engine, d.delivery_id, now=_now())]
+        out.send({"items": [d.item["item_id"] for d in got], "acked": acked,
+                  "lease_until": got[0].lease_until})
+        time.sleep(600)
+    finally:
+        os._exit(0)
+
+
+def test_consumer_processes_claiming_concurrently_never_share_an_item(pg_url: str) -> None:
     engine = open_database(pg_url)
     items = {i["item_id"] for i in seed_items(engine, 200, now=_now())}
-    start = tmp_path / "go"
-    procs = [_spawn(tmp_path, pg_url, f"worker-{n}", 9, 600, "drain", start) for n in range(4)]
-    _ready(procs)
-    start.touch()  # all four claim at once
-    claimed: dict[str, list[str]] = {}
-    for n, proc in enumerate(procs):
-        out, _ = proc.communicate(timeout=60)
-        assert proc.returncode == 0
-        lines = [json.loads(line) for line in out.splitlines()]
-        assert lines[-1] == {"done": True}
-        claimed[f"worker-{n}"] = [i for line in lines[:-1] for i in line["items"]]
+    engine.dispose()  # nothing pooled for the children to inherit
+    go = FORK.Event()
+    pipes = [FORK.Pipe(duplex=False) for _ in range(4)]
+    procs = [FORK.Process(target=_drain, args=(pg_url, f"worker-{n}", 9, 600, go, pipes[n][1]))
+             for n in range(4)]
+    for proc, (_, send) in zip(procs, pipes, strict=True):
+        proc.start()
+        send.close()  # the child's end: a child that dies unreported reads as EOF here
+    go.set()  # all four claim at once
+    claimed = {}
+    for n, (receive, _) in enumerate(pipes):
+        assert receive.poll(60), f"worker-{n} reported nothing"
+        claimed[f"worker-{n}"] = receive.recv()
+    for proc in procs:
+        proc.join(30)
+        assert proc.exitcode == 0
     every = [i for got in claimed.values() for i in got]
     assert len(every) == len(set(every)), "an item was delivered twice within its lease"
     assert set(every) == items
@@ -97,17 +86,19 @@ def test_consumer_processes_claiming_concurrently_never_share_an_item(pg_url: st
     engine.dispose()
 
 
-def test_a_consumer_killed_mid_batch_loses_nothing(pg_url: str, tmp_path: Path) -> None:
+def test_a_consumer_killed_mid_batch_loses_nothing(pg_url: str) -> None:
     engine = open_database(pg_url)
     items = {i["item_id"] for i in seed_items(engine, 40, now=_now())}
-    start = tmp_path / "go"
-    start.touch()
-    proc = _spawn(tmp_path, pg_url, "doomed", 20, 30, "die", start)
-    _ready([proc])
-    report = json.loads(proc.stdout.readline())
-    proc.send_signal(signal.SIGKILL)  # mid-batch: 5 acked, 15 held, no goodbye
-    proc.wait(timeout=10)
-    assert proc.returncode == -signal.SIGKILL
+    engine.dispose()
+    receive, send = FORK.Pipe(duplex=False)
+    proc = FORK.Process(target=_die, args=(pg_url, 20, 30, send))
+    proc.start()
+    send.close()
+    assert receive.poll(30)
+    report = receive.recv()
+    os.kill(proc.pid, signal.SIGKILL)  # mid-batch: 5 acked, 15 held, no goodbye
+    proc.join(10)
+    assert proc.exitcode == -signal.SIGKILL
     held = set(report["items"]) - set(report["acked"])
     assert len(report["items"]) == 20 and len(report["acked"]) == 5
 
@@ -115,7 +106,7 @@ def test_a_consumer_killed_mid_batch_loses_nothing(pg_url: str, tmp_path: Path) 
     others = queue.claim(engine, "survivor", 500, 600, now=_now())
     assert {d.item["item_id"] for d in others} == items - set(report["items"])
     # After the lease (checked with an explicit time, not a sleep), the held items come back.
-    after = datetime.fromisoformat(report["lease_until"]) + timedelta(seconds=1)
+    after = report["lease_until"] + timedelta(seconds=1)
     back = queue.claim(engine, "survivor", 500, 600, now=after)
     assert {d.item["item_id"] for d in back} == held
     for d in [*others, *back]:

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from review import actions
 from review.queries import Cursor, InboxFilter, inbox_page
 from review.summary import daily_counts, service_kpis, sources, spikes, window
-from pipelines.store import schema as s
 from pipelines.users import create_user
 from tests.review.factory import FAST_HASHER, add_post
 
@@ -60,9 +59,10 @@ def test_dashboard_buckets_spikes_and_kpis(app_ctx) -> None:  # noqa: ANN001
     days, start, end = window(7, now)
     assert days[-1] == date(2026, 11, 22) and start.isoformat() == "2026-11-16T00:00:00+07:00"
     with engine.connect() as conn:
-        counts = daily_counts(conn, s.triage_results.c.substance, start, end, "aduan")
-        assert counts["listrik"] == {"2026-11-22": 6}
-        assert counts["administrasi_kependudukan"] == {"2026-11-17": 1, "2026-11-18": 1}
+        counts = daily_counts(conn, start, end, "aduan")
+        assert counts["substance"]["listrik"] == {"2026-11-22": 6}
+        assert counts["substance"]["administrasi_kependudukan"] == {"2026-11-17": 1, "2026-11-18": 1}
+        assert counts["agency_id"]["dukcapil"] == {"2026-11-17": 1, "2026-11-18": 1}
         (spike,) = spikes(conn, now)
         assert spike["agency_id"] == "pln" and spike["count"] == 6 and spike["hour"] == "2026-11-22 14"
         kpis = service_kpis(conn, start, end, now)

@@ -335,6 +335,23 @@ def test_usernames_and_protected_handles() -> None:
     assert "@PLN_123" in redact(text, protected_handles=AGENCIES).text
 
 
+def test_an_abbreviation_only_near_a_transfer() -> None:
+    assert found("rek BCA 1234567890 an. Budi Santoso") == [
+        ("BANK_ACCOUNT", "1234567890"),
+        ("PERSON", "Budi Santoso"),
+    ]
+    assert found("harga naik terus sejak 2020-an. Dulu murah") == []
+
+
+def test_shouted_text_has_no_all_caps_names() -> None:
+    assert found("NAMANYA APLIKASI PEMERINTAH, ATAS NAMA RAKYAT KOK GINI") == []
+
+
+def test_counts_follow_entity_type_order() -> None:
+    result = redact("wa 081234567890, NIK 3171014509900003, @budi_s, wa 081298765432")
+    assert list(result.counts().items()) == [("NIK", 1), ("PHONE", 2), ("USERNAME", 1)]
+
+
 def test_protected_handle_is_never_touched_by_other_detectors() -> None:
     text = "@kai121 ini kereta KA 123"
     assert redact(text, protected_handles=frozenset({"kai121"})).text == text

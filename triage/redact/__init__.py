@@ -14,34 +14,40 @@ policy ("mask", "hash" with a keyed HMAC, and "drop" are the other operators).
 
 What it does NOT redact (limits):
 
-- Numbers the text does not mark: a bank account is found only near a bank word (rek, rekening,
-  a.n., transfer ke, BCA, BRI, ...); an IDPEL / meter number only near idpel, meter, token, PLN;
-  a 13-digit BPJS number only near bpjs/kis/jkn/no kartu unless it starts with 000. A 16-digit
-  number whose first four digits are not a real province + regency code is not a NIK/KK unless
-  the text says nik/ktp/kk. Numbers right after order, resi, invoice, transaksi, laporan, tiket,
-  kode, antrian are treated as those (not personal) unless they have a phone prefix.
-- NIP (18-digit ASN employee numbers): kept, on purpose; they name an officer acting in office,
-  which is what a maladministration complaint is about. Also kept: PLN prepaid tokens (20 digits),
-  card or order numbers grouped uniformly beyond 18 digits, prices, dates, times, percentages,
-  years, booking codes, queue/train numbers (antrian A-023, KA 123, KRL 1234) and LAPOR! tracking
-  numbers (#1234567).
+- Numbers the text does not mark. A bank account is found only near a bank word (rek, rekening,
+  norek, a.n., transfer ke, BCA, BRI, Mandiri, ...); an IDPEL or meter number only near idpel,
+  id pelanggan, meter, token, PLN; a 13-digit BPJS number only near bpjs/kis/jkn/no kartu unless it
+  starts with 000. A 16-digit number whose first four digits are not a real province + regency
+  code is a NIK/KK only when the text says nik/ktp/kk. A number right after resi, order, pesanan,
+  invoice, transaksi, pembayaran, laporan, tiket, kode, antrian is taken to be that (not personal)
+  unless it has a phone prefix or an area code written apart.
+- NIP (18-digit ASN employee numbers), on purpose: it names an officer acting in office, which is
+  what a maladministration complaint is about. Also kept: PLN prepaid tokens (20 digits) and other
+  codes grouped uniformly beyond 18 digits, prices (Rp 1.500.000, 200rb, 1,5 jt), dates, times and
+  time ranges, years, percentages, IP addresses, booking codes (ABC1234, KJ8PQ2), queue and train
+  numbers (antrian A-023, KA 123, KRL 1234), LAPOR! tracking numbers (#1234567, 2511-8890).
 - Anything inside a URL (post ids, handles in x.com/... links), except the phone number of a
   wa.me / api.whatsapp.com link.
-- Names without a marker: a name is redacted only after "nama saya", "nama:", "atas nama",
-  "a.n.", "namanya", "bernama", "saya X", a relative with a possessive ("ibu saya X") or a
-  neighbourhood head ("pak RT X"). An honorific with a name alone ("Bu Risma", "Pak Jokowi",
-  "Pak Budi") is kept: the text cannot tell a public figure from a private person. Offices
-  ("Pak Menteri") and agency names are never names. Names typed in lower case are found only after
-  "nama saya" / "nama:" / "atas nama" / "a.n.".
-- Places that are not a dwelling: a road without a house number ("Jl. Sudirman macet"), an
-  office ("kantor Kecamatan Cilandak"), a village or district named without a residence marker
-  ("warga Desa Sukamaju"), and city, regency and province names (kept for region routing).
-- Handles of agencies passed in `protected_handles`; handles are compared case-insensitively,
-  and a name in the list protects only that exact handle.
-- Plates without suffix letters or typed in lower case are found only near a vehicle word (plat,
-  nopol, motor, mobil, ...); foreign, military and diplomatic plates are not known.
-- Personal data written with words ("nol delapan satu dua ..."), split by line breaks, glued to
-  unrelated letters, or in images is not seen. Faces, voices and other biometrics are out of scope.
+- Public contact points look like private ones: an agency's phone number, e-mail address or office
+  street address is redacted like a person's (over-redaction, not a leak).
+- Names without a marker. A name is redacted after "nama saya", a form field ("nama:",
+  "pelapor:"), "atas nama", "a.n.", "namanya", "bernama", "saya X" opening an introduction, a
+  relative with a possessive ("ibu saya X"), a neighbourhood head ("pak RT X") and "Kak X". An
+  honorific with a name alone ("Bu Risma", "Pak Jokowi", "Pak Budi") is kept: the text cannot tell
+  a public figure from a private person. Offices ("Pak Menteri") and agency names are never names.
+  Names in lower case are found only after "nama saya" or a form field; in Title Case headlines
+  and shouted (ALL CAPS) text only the explicit markers count.
+- Places that are not a dwelling: a road without a house number ("Jl. Sudirman macet", "Tol
+  Cipularang KM 92"), an office ("kantor Kecamatan Cilandak"), a village, district or RW named
+  without a residence marker ("warga Desa Sukamaju", "posyandu RW 05"), and city, regency and
+  province names (kept for region routing).
+- Handles of agencies passed in `protected_handles` (compared case-insensitively; each protects
+  only that exact handle); nothing inside them is redacted.
+- Plates that are glued ("B1234XYZ"), lack suffix letters or are typed in lower case are found
+  only near a vehicle word (plat, nopol, motor, mobil, tilang, ...); foreign, military and
+  diplomatic plates are not known.
+- Personal data spelled in words ("nol delapan satu dua ..."), split across lines, glued to
+  unrelated letters, in other languages' formats, or in images is not seen.
 """
 
 from __future__ import annotations
@@ -116,20 +122,24 @@ def detect(text: str, *, protected_handles: frozenset[str] = frozenset()) -> lis
         spans.extend(detect_plates(scan, lower, kw.vehicle))
     if "wa.me" in text or "hatsapp" in text:
         spans.extend(detect_wa_links(text, text.lower()))
+    kept: list[tuple[int, int]] = []
     handles = handle_spans(scan)
     if handles:
-        spans.extend(detect_emails(scan))
-        protected = _normalise_handles(protected_handles)
+        protected = _normalise_handles(
+            protected_handles
+            if isinstance(protected_handles, frozenset)
+            else frozenset(protected_handles)
+        )
         spans.extend(detect_usernames(handles, protected))
         kept = [(s, e) for s, e, name in handles if name in protected]
-        if kept:
-            spans = [sp for sp in spans if not any(sp.start < e and s < sp.end for s, e in kept)]
-    elif "@" in scan:
+    if "@" in scan:
         spans.extend(detect_emails(scan))
     if kw.address:
         spans.extend(detect_addresses(scan, lower, kw.address))
     if kw.person:
         spans.extend(detect_persons(scan, lower, kw.person))
+    if kept:  # an agency's handle stays whole, whatever a detector saw in it
+        spans = [sp for sp in spans if not any(sp.start < e and s < sp.end for s, e in kept)]
     return resolve_overlaps(spans)
 
 

@@ -152,17 +152,22 @@ def detect_numbers(scan: str, lower: str) -> list[Span]:
         if end - start < _MIN_DIGITS:
             continue
         raw = m.group()
-        groups = [(g.start() + start, g.end() + start) for g in _GROUP_RE.finditer(raw)]
-        total = sum(e - s for s, e in groups)
-        if total < _MIN_DIGITS or not _glued_ok(scan, start):
+        if not _glued_ok(scan, start):
             continue
-        # chunks: groups joined by "." or "-" stay together; a plain space may split numbers
-        chunks: list[list[tuple[int, int]]] = [[groups[0]]]
-        for prev, cur in zip(groups, groups[1:], strict=False):
-            if scan[prev[1] : cur[0]] == " ":
-                chunks.append([cur])
-            else:
-                chunks[-1].append(cur)
+        chunks: list[list[tuple[int, int]]]
+        if raw.isdigit():  # the common case: one group of digits
+            chunks = [[(start, end)]]
+        else:
+            groups = [(g.start() + start, g.end() + start) for g in _GROUP_RE.finditer(raw)]
+            if sum(e - s for s, e in groups) < _MIN_DIGITS:
+                continue
+            # chunks: groups joined by "." or "-" stay together; a plain space may split numbers
+            chunks = [[groups[0]]]
+            for prev, cur in zip(groups, groups[1:], strict=False):
+                if scan[prev[1] : cur[0]] == " ":
+                    chunks.append([cur])
+                else:
+                    chunks[-1].append(cur)
         # an amount or a count at either end ("Rp 1.500.000", "2 kali") is not part of an id
         if raw[0] != "+" and _MONEY_BEFORE_RE.search(lower, max(0, start - 5), start):
             chunks = chunks[1:]

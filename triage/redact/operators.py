@@ -54,12 +54,6 @@ class RedactionPolicy:
         if self.hash_key is not None and not isinstance(self.hash_key, bytes | bytearray):
             raise RedactionPolicyError(f"policy {self.name!r}: hash_key must be bytes")
         object.__setattr__(self, "operators", MappingProxyType(ops))
-        # entity types whose operator needs the key it does not have (checked per redaction)
-        object.__setattr__(
-            self,
-            "_keyless_hash",
-            frozenset(t for t, op in ops.items() if op == "hash") if self.hash_key is None else frozenset(),
-        )
 
     def __repr__(self) -> str:
         key = "***" if self.hash_key is not None else "None"
@@ -73,8 +67,8 @@ class RedactionPolicy:
 
     def check(self, types: set[str]) -> None:
         """Raise RedactionKeyError now if any of `types` would need the missing hash key."""
-        if self._keyless_hash:  # type: ignore[attr-defined]
-            needing = sorted(t for t in types if t in self._keyless_hash)  # type: ignore[attr-defined]
+        if self.hash_key is None:
+            needing = sorted(t for t in types if self.operators.get(t) == "hash")
             if needing:
                 raise RedactionKeyError(
                     f"policy {self.name!r} hashes {', '.join(needing)} but has no hash_key; "
