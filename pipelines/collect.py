@@ -316,6 +316,53 @@ def qualifies(ctx: AppContext, text: str, min_score: float) -> bool:
     return match is not None and match.score >= min_score
 
 
+def last_replies(engine: Any, post_ids: list[str]) -> dict[str, int | None]:
+    """The comment count at the latest stored snapshot of each Reddit post."""
+    from sqlalchemy import and_, func, select
+
+    from pipelines.store import schema as st
+
+    p, m = st.posts, st.metric_snapshots
+    last = select(m.c.post_pk, func.max(m.c.at).label("at")).group_by(m.c.post_pk).subquery()
+    out: dict[str, int | None] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(post_ids), 400):
+            rows = conn.execute(select(p.c.post_id, m.c.replies).select_from(
+                p.join(last, last.c.post_pk == p.c.id).join(m, and_(m.c.post_pk == p.c.id, m.c.at == last.c.at)))
+                .where(p.c.platform == "reddit", p.c.post_id.in_(post_ids[start : start + 400])))
+            out.update({post_id: replies for post_id, replies in rows})
+    return out
+
+
+def stored_comment_counts(engine: Any, submission_ids: list[str]) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from pipelines.store import schema as st
+
+    p = st.posts
+    out: dict[str, int] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(submission_ids), 400):
+            rows = conn.execute(select(p.c.conversation_id, func.count()).where(
+                p.c.platform == "reddit", p.c.conversation_id.in_(submission_ids[start : start + 400]),
+                p.c.post_id != p.c.conversation_id).group_by(p.c.conversation_id))
+            out.update({cid: int(n) for cid, n in rows})
+    return out
+
+
+def comments_wanted(ctx: AppContext, items: Iterable[Any], min_score: float) -> list[str]:
+    """Submissions (about an agency) whose comments to fetch, decided before their page is stored:
+    more comments than at our last look, or some but none stored yet (a fetch lost to a crash)."""
+    candidates = [c.post for c in items if c.post.metrics and (c.post.metrics[-1].replies or 0) > 0
+                  and c.post.conversation_id == c.post.post_id and qualifies(ctx, c.post.text, min_score)]
+    if not candidates:
+        return []
+    ids = [p.post_id for p in candidates]
+    seen, stored = last_replies(ctx.engine, ids), stored_comment_counts(ctx.engine, ids)
+    return [p.post_id for p in candidates
+            if (p.metrics[-1].replies or 0) > (seen.get(p.post_id) or 0) or not stored.get(p.post_id)]
+
+
 def reddit_listings(ctx: AppContext, cfg: dict[str, Any]) -> dict[str, tuple[str, str, str | None]]:
     """checkpoint key -> (kind, subreddit, query) for every listing to sweep."""
     import hashlib
@@ -368,14 +415,13 @@ def run_reddit(ctx: AppContext, *, sleep: Callable[[float], None] = time.sleep,
                     keep = [c for c in page.posts if qualifies(ctx, c.post.text, cfg["min_agency_score"])]
                     if kind == "new":  # the raw page stays whole; only relevant posts are stored
                         fetched = replace(fetched, page=replace(page, posts=tuple(keep)))
+                    wanted = comments_wanted(ctx, keep, cfg["min_agency_score"]) if cfg["comments"] else []
                     run.store(fetched, checkpoint_key=key)
-                    if cfg["comments"]:
-                        for item in keep:
-                            if full(run):
-                                break
-                            if (item.post.metrics and (item.post.metrics[-1].replies or 0) > 0):
-                                run.store(collector.comments(item.post.post_id, query=page.provenance.query,
-                                                             remaining=remaining, limit=cfg["comment_limit"]))
+                    for submission_id in wanted:
+                        if full(run):
+                            break
+                        run.store(collector.comments(submission_id, query=page.provenance.query,
+                                                     remaining=remaining, limit=cfg["comment_limit"]))
                     if taken >= cfg["max_pages_per_listing"] or full(run):
                         break
             except RedditListingError as exc:

@@ -108,8 +108,14 @@ def promote(models_dir: Path, versions: Mapping[str, str]) -> None:
     path.write_text(json.dumps(dict(sorted(current.items())), indent=2) + "\n")
 
 
+def load_versions(models_dir: Path, versions: Mapping[str, str]) -> Classifier:
+    """A classifier of the given version of each model (e.g. a candidate not yet promoted)."""
+    pipelines = {name: load_pipeline(models_dir, name, v) for name, v in versions.items()}
+    classifier = Classifier(pipelines, {name: f"{name}/{v}" for name, v in versions.items()})
+    classifier.predict(["memuat kamus"])  # load the stemmer's dictionary now, not on the first post
+    return classifier
+
+
 def load_classifier(models_dir: Path) -> Classifier:
     """The production classifier: loaded once per process."""
-    versions = production_versions(models_dir)
-    pipelines = {name: load_pipeline(models_dir, name, v) for name, v in versions.items()}
-    return Classifier(pipelines, {name: f"{name}/{v}" for name, v in versions.items()})
+    return load_versions(models_dir, production_versions(models_dir))

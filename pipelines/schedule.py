@@ -35,8 +35,8 @@ from pipelines.collect import (
     SourceResult,
     SourceRun,
     _never,
+    comments_wanted,
     execute,
-    qualifies,
     reddit_budget,
     reddit_collector,
     reddit_configured,
@@ -112,19 +112,6 @@ def due_posts(engine: Engine, platform: str, now: datetime, *, limit: int,
     return out
 
 
-def stored_comment_counts(engine: Engine, submission_ids: list[str]) -> dict[str, int]:
-    p = s.posts
-    out: dict[str, int] = {}
-    with engine.connect() as conn:
-        for start in range(0, len(submission_ids), 400):
-            chunk = submission_ids[start : start + 400]
-            rows = conn.execute(select(p.c.conversation_id, func.count()).where(
-                p.c.platform == "reddit", p.c.conversation_id.in_(chunk), p.c.post_id != p.c.conversation_id)
-                .group_by(p.c.conversation_id))
-            out.update({cid: int(n) for cid, n in rows})
-    return out
-
-
 def refresh_x(ctx: AppContext, *, sleep: Callable[[float], None] = time.sleep,
               should_stop: Callable[[], bool] = _never) -> list[SourceResult]:
     """Re-read the counts of young X posts (tweet lookup, 100 ids per request) as snapshots."""
@@ -165,19 +152,16 @@ def refresh_reddit(ctx: AppContext, *, sleep: Callable[[float], None] = time.sle
     collector = reddit_collector(ctx, cfg, sleep)
 
     def body(run: SourceRun) -> None:
-        stored = stored_comment_counts(ctx.engine, [d.post_id for d in due])
         fetches = 0
         for fetched in collector.info([fullname(d.post_id) for d in due], remaining=budget.remaining):
+            wanted = comments_wanted(ctx, fetched.page.posts, cfg["min_agency_score"]) if cfg["comments"] else []
             run.store(fetched)
-            for item in fetched.page.posts:
-                post = item.post
-                count = post.metrics[-1].replies if post.metrics else None
-                if (cfg["comments"] and count and count > stored.get(post.post_id, 0)
-                        and fetches < cfg["refresh_max_comment_fetches"]
-                        and qualifies(ctx, post.text, cfg["min_agency_score"]) and not run.stop_requested()):
-                    run.store(collector.comments(post.post_id, query=None, remaining=budget.remaining,
-                                                 limit=cfg["comment_limit"]))
-                    fetches += 1
+            for submission_id in wanted:
+                if fetches >= cfg["refresh_max_comment_fetches"] or run.stop_requested():
+                    break
+                run.store(collector.comments(submission_id, query=None, remaining=budget.remaining,
+                                             limit=cfg["comment_limit"]))
+                fetches += 1
             if run.stop_requested():
                 break
 

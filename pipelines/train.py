@@ -291,3 +291,41 @@ def evaluate_rows(classifier: Classifier, rows: Sequence[dict]) -> tuple[dict[st
         labels_shown = [label for label in LABEL_SETS[name] if label in seen]
         reports[name] = report(name, [g for g, _ in pairs], [q for _, q in pairs], labels_shown)
     return reports, target_figures(rows, predicted_labels)
+
+
+def compare(rows: Sequence[dict], old: Classifier | None, new: Classifier) -> dict[str, Any]:
+    """How `new` differs from `old` (None: no production model yet) on labeled rows.
+
+    Returns the target figures of both, per-class F1 of both with the change, and the rows whose
+    label turned right ("fixed") or wrong ("broken") for each model.
+    """
+    new_reports, new_targets = evaluate_rows(new, rows)
+    old_reports, old_targets = evaluate_rows(old, rows) if old is not None else ({}, None)
+    per_class = []
+    for name in MODEL_NAMES:
+        labels = list(new_reports[name].labels)
+        if name in old_reports:
+            labels += [x for x in old_reports[name].labels if x not in labels]
+        for label in labels:
+            new_m = new_reports[name].per_class.get(label, {})
+            old_m = old_reports[name].per_class.get(label, {}) if name in old_reports else {}
+            support = new_m.get("support", old_m.get("support", 0))
+            per_class.append({
+                "model": name, "label": label, "support": support,
+                "f1_old": old_m.get("f1"), "f1_new": new_m.get("f1", 0.0),
+                "change": None if not old_m else round(new_m.get("f1", 0.0) - old_m["f1"], 4),
+            })
+    changed = []
+    if old is not None:
+        texts = [str(r["text"]) for r in rows]
+        for row, o, n in zip(rows, old.predict(texts), new.predict(texts), strict=True):
+            for name in MODEL_NAMES:
+                if name == "maladministration" and row["kind"] != "aduan":
+                    continue
+                before, after = getattr(o, name).label, getattr(n, name).label
+                if before != after and row[name] in (before, after):
+                    changed.append({"id": row.get("id"), "model": name, "gold": row[name],
+                                    "old": before, "new": after, "text": row["text"],
+                                    "status": "fixed" if after == row[name] else "broken"})
+    return {"targets": {"old": old_targets, "new": new_targets}, "per_class": per_class,
+            "changed": changed}

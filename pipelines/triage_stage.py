@@ -28,7 +28,7 @@ from pipelines.store import schema as s
 from pipelines.store.sql import insert_ignore, insert_ignore_count
 from triage.agencies import Registry
 from triage.classify import Classifier, Labels
-from triage.contract import PostView, ProvenanceView, build_queue_item
+from triage.contract import PostView, ProvenanceView, build_queue_item, original_link
 from triage.priority import DEFAULT_SEVERITY, Priority, prioritize, tier_rank
 from triage.qualify import Policies, qualifies
 from triage.records import MetricSnapshot
@@ -294,7 +294,7 @@ class TriageStage:
         r = t.row
         return build_queue_item(
             item_id=str(uuid.uuid4()), idempotency_key=key, revision=revision, enqueued_at=now,
-            post=PostView(r.platform, r.post_id, r.url, r.created_at, r.lang, r.redacted_text,
+            post=PostView(r.platform, r.post_id, original_link(r.platform, r.post_id), r.created_at, r.lang, r.redacted_text,
                           r.author_pseudonym, r.author_followers, r.redaction_counts or {}),
             labels=t.labels,
             agency=self.registry.by_id.get(t.agency_id) if t.agency_id else None,

@@ -129,7 +129,10 @@ def list_users(engine: Engine) -> list[User]:
 
 def find_user(engine: Engine, *, name: str | None = None, user_id: int | None = None) -> User | None:
     query = select(s.users)
-    query = query.where(s.users.c.id == user_id) if user_id is not None else query.where(s.users.c.name == name)
+    if user_id is not None:
+        query = query.where(s.users.c.id == user_id)
+    else:
+        query = query.where(s.users.c.name == name)
     with engine.connect() as conn:
         row = conn.execute(query).first()
     return _user(row) if row else None

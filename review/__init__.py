@@ -8,6 +8,8 @@ Every page and action requires login; roles are enforced on the server (`review.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from argon2 import PasswordHasher
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
@@ -18,9 +20,9 @@ from pipelines.settings import SettingsError
 
 from .auth import Auth, CsrfRefused, Forbidden, LoginRequired
 from .deps import ReviewState, state
-from .render import Pages, redirect, secure
+from .render import Pages, redirect
 
-STATIC = __file__.rsplit("/", 1)[0] + "/static"
+STATIC = Path(__file__).parent / "static"
 
 
 def _secure_cookies_setting(ctx: AppContext) -> bool | None:
@@ -85,4 +87,4 @@ def _quote(path: str) -> str:
     return quote(path, safe="")
 
 
-__all__ = ["mount", "secure"]
+__all__ = ["mount"]

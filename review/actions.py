@@ -21,7 +21,7 @@ from pipelines.store import schema as s
 from pipelines.store.sql import insert_ignore_count
 from triage.agencies import Registry
 from triage.classify import MODEL_NAMES, LabelPrediction, Labels
-from triage.contract import PostView, ProvenanceView, build_queue_item
+from triage.contract import PostView, ProvenanceView, build_queue_item, original_link
 from triage.priority import Priority
 from triage.taxonomy import LABEL_SETS, display
 from triage.virality import Virality
@@ -187,7 +187,9 @@ def escalate(engine: Engine, registry: Registry, post_pk: int, user_id: int, act
         item_id = str(uuid.uuid4())
         item = build_queue_item(
             item_id=item_id, idempotency_key=key, revision=revision, enqueued_at=now,
-            post=PostView(post.platform, post.post_id, post.url, post.created_at, post.lang,
+            # the link without the author's handle (stored URLs may name a private person)
+            post=PostView(post.platform, post.post_id, original_link(post.platform, post.post_id),
+                          post.created_at, post.lang,
                           post.redacted_text, post.author_pseudonym, post.author_followers,
                           post.redaction_counts or {}),
             labels=labels,

@@ -3,8 +3,8 @@ viewer (or a redirect to /masuk), and checked POST forms (CSRF)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
@@ -22,6 +22,7 @@ class ReviewState:
     ctx: AppContext
     auth: Auth
     pages: Pages
+    cache: dict = field(default_factory=dict)  # the ringkasan figures, per period and minute
 
 
 def state(request: Request) -> ReviewState:
@@ -57,12 +58,18 @@ class Posted:
         return value if isinstance(value, str) else ""
 
 
-async def posted(request: Request, who: Viewer = Depends(viewer)) -> Posted:
+LoggedIn = Annotated[Viewer, Depends(viewer)]
+
+
+async def posted(request: Request, who: LoggedIn) -> Posted:
     """A POST form from a logged-in user whose CSRF token matches the session's."""
     form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
     if not Auth.csrf_ok(who.session, form.get("csrf_token")):
         raise CsrfRefused()
     return Posted(who, form)
+
+
+CheckedForm = Annotated[Posted, Depends(posted)]
 
 
 def require(who: Viewer, permission: str, message: str) -> None:

@@ -288,5 +288,3 @@ def active_users(conn: Connection) -> list[str]:
     return list(conn.execute(select(u.c.name).where(u.c.disabled.is_(False)).order_by(u.c.name)).scalars())
 
 
-def user_exists(conn: Connection, name: str) -> bool:
-    return conn.execute(select(u.c.id).where(and_(u.c.name == name, u.c.disabled.is_(False)))).first() is not None

@@ -114,17 +114,6 @@ def highlight(text: str, phrases: Iterable[str]) -> Markup:
     return Markup("".join(out))  # noqa: S704 - every piece above went through escape()
 
 
-def original_link(platform: str, post_id: str) -> str | None:
-    """A link to the post that carries no handle (stored URLs may name the author)."""
-    if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", post_id or ""):
-        return None
-    if platform == "x":
-        return f"https://x.com/i/web/status/{post_id}"
-    if platform == "reddit":
-        return f"https://www.reddit.com/comments/{post_id.removeprefix('t3_')}/"
-    return None
-
-
 def safe_url(url: str | None) -> str | None:
     """Only http(s) links are ever put in an href (no javascript:, data:, ...)."""
     if url and re.match(r"^https?://[^\s\"'<>]+$", url, flags=re.IGNORECASE):

@@ -29,7 +29,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils import murmurhash3_32
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from triage.text import Token, normalize_tokens, tokenize
+from triage.text import Token, normalize_tokens, post_words, tokenize
 
 MODEL_NAMES = ("kind", "substance", "maladministration")
 NO_MALADMINISTRATION = "tidak_ada"
@@ -141,6 +141,11 @@ class ColumnSelector(TransformerMixin, BaseEstimator):
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False)
         return X[:, self.columns_]
 
+    def __sklearn_tags__(self):  # noqa: ANN204
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
 
 def build_pipeline(
     *,
@@ -215,81 +220,120 @@ def _base_estimator(pipeline: Pipeline):  # noqa: ANN202
     return pipeline.named_steps["model"].calibrated_classifiers_[0].estimator
 
 
+@dataclass
+class _Batch:
+    """A batch of posts hashed once: the feature matrix plus, for each feature occurrence, the
+    post and the token(s) it came from, so evidence is computed with array operations."""
+
+    texts: list[str]
+    tokens: list[list[Token]]
+    hashed: sp.csr_matrix  # (posts, n_features) counts, as HashedNgrams would give
+    cols: np.ndarray  # column of every feature occurrence
+    post: np.ndarray  # its post
+    first: np.ndarray  # global index of the token it came from (-1: none)
+    second: np.ndarray  # second token of a word bigram (-1: none): each gets half the credit
+    offsets: np.ndarray  # global index of each post's first token (n_posts + 1)
+
+    @classmethod
+    def build(cls, texts: list[str], tokens: list[list[Token]], ngrams: HashedNgrams) -> _Batch:
+        n_features, (cmin, cmax) = ngrams.n_features, ngrams.char_ngrams or (0, -1)
+        parts: list[np.ndarray] = []
+        first: list[int] = []  # per part element group: token credited, see `lengths`
+        second: list[int] = []
+        lengths: list[int] = []
+        indptr = [0]
+        offsets = [0]
+        for text, toks in zip(texts, tokens, strict=True):
+            base = offsets[-1]
+            words, owners = post_words(text, toks)
+            owned = [base + o if o >= 0 else -1 for o in owners]
+            total = indptr[-1]
+            for word, owner in zip(words, owned, strict=True):
+                array = _word_columns(word, n_features, cmin, cmax)
+                parts.append(array)
+                lengths.append(len(array))
+                total += len(array)
+                first.append(owner)
+                second.append(-1)
+            if ngrams.bigrams and len(words) > 1:
+                pairs = [_pair_column(f"{a} {b}", n_features) for a, b in zip(words, words[1:], strict=False)]
+                parts.append(np.array(pairs, dtype=np.int32))
+                lengths += [1] * len(pairs)
+                total += len(pairs)
+                first += owned[:-1]
+                second += owned[1:]
+            indptr.append(total)
+            offsets.append(base + len(toks))
+        cols = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+        reps = np.array(lengths, dtype=np.int64)
+        post = np.repeat(np.arange(len(texts)), np.diff(np.array(indptr)))
+        hashed = sp.csr_matrix(
+            (np.ones(len(cols), dtype=np.float32), cols.copy(), np.array(indptr, dtype=np.int64)),  # copy:
+            # sum_duplicates sorts the indices in place, and `cols` must keep its order
+            shape=(len(texts), n_features),
+        )
+        hashed.sum_duplicates()
+        return cls(texts, tokens, hashed, cols, post,
+                   np.repeat(np.array(first, dtype=np.int64), reps),
+                   np.repeat(np.array(second, dtype=np.int64), reps), np.array(offsets))
+
+
 class _Explainer:
-    """Per-word pushes of one fitted pipeline towards each of its classes, cached per word."""
+    """The push of every kept feature of one fitted pipeline towards each class: idf x weight."""
 
     def __init__(self, pipeline: Pipeline) -> None:
-        ngrams: HashedNgrams = pipeline.named_steps["ngrams"]
-        self.params = (ngrams.n_features, *(ngrams.char_ngrams or (0, -1)))
-        self.bigrams = ngrams.bigrams
         columns = pipeline.named_steps["select"].columns_
         idf = np.asarray(pipeline.named_steps["tfidf"].idf_, dtype=np.float32)
         coef = np.asarray(_base_estimator(pipeline).coef_, dtype=np.float32)
-        if coef.shape[0] == 1:  # binary: one row of weights for classes_[1]
+        if coef.shape[0] == 1:  # binary: one row of weights, for classes_[1]
             coef = np.vstack([-coef[0], coef[0]])
-        self.columns = columns
-        self.weights = (coef * idf).T.copy()  # (n_columns, n_classes): idf x weight
-        self.cache: dict[str, np.ndarray] = {}
-        self.zero = np.zeros(self.weights.shape[1], dtype=np.float32)
-
-    def _push(self, cols: np.ndarray) -> np.ndarray:
-        pos = np.searchsorted(self.columns, cols)
-        inside = pos < len(self.columns)
-        pos = pos[inside]
-        hit = pos[self.columns[pos] == cols[inside]]
-        return self.weights[hit].sum(axis=0) if len(hit) else self.zero
-
-    def word(self, word: str) -> np.ndarray:
-        push = self.cache.get(word)
-        if push is None:
-            push = self._push(_word_columns(word, *self.params))
-            self.cache[word] = push
-        return push
-
-    def pair(self, a: str, b: str) -> np.ndarray:
-        key = f"{a} {b}"
-        push = self.cache.get(key)
-        if push is None:
-            col = np.array([_pair_column(key, self.params[0])], dtype=np.int32)
-            push = self._push(col) / 2  # credit shared by the two words
-            self.cache[key] = push
-        return push
+        self.weights = (coef * idf).T.copy()  # (n_columns, n_classes)
+        self.row_of_col = np.full(pipeline.named_steps["ngrams"].n_features, -1, dtype=np.int32)
+        self.row_of_col[columns] = np.arange(len(columns), dtype=np.int32)
 
     def evidence(
-        self, text: str, tokens: Sequence[Token], class_index: int, limit: int = 3
-    ) -> tuple[str, ...]:
-        """Phrases of `text` whose words pushed the prediction towards `class_index`."""
-        scores = [0.0] * len(tokens)
-        flat = [(i, w) for i, t in enumerate(tokens) for w in t.words]
-        for i, w in flat:
-            scores[i] += float(self.word(w)[class_index])
-        if self.bigrams:
-            for (i, a), (k, b) in zip(flat, flat[1:], strict=False):
-                share = float(self.pair(a, b)[class_index])
-                scores[i] += share
-                scores[k] += share
-        best = max(scores, default=0.0)
-        if best <= 0:
-            return ()
-        threshold = best * 0.35
-        phrases: list[tuple[float, int, int]] = []
-        start, total = -1, 0.0
-        for i in range(len(tokens) + 1):
-            keep = i < len(tokens) and scores[i] >= threshold and tokens[i].kind in EVIDENCE_KINDS
-            if keep:
-                if start < 0:
-                    start, total = i, 0.0
-                total += scores[i]
-            elif start >= 0:
-                phrases.append((total, tokens[start].start, tokens[i - 1].end))
-                start = -1
-        phrases.sort(key=lambda p: -p[0])
-        return tuple(text[a:b] for _, a, b in phrases[:limit])
+        self, batch: _Batch, rows: np.ndarray, classes: np.ndarray, limit: int = 3
+    ) -> list[tuple[str, ...]]:
+        """Per row (a post of the batch), the phrases that pushed it towards its class."""
+        wanted = np.full(len(batch.texts), -1, dtype=np.int64)
+        wanted[rows] = classes
+        feature_rows = self.row_of_col[batch.cols]
+        keep = (feature_rows >= 0) & (wanted[batch.post] >= 0) & (batch.first >= 0)
+        push = self.weights[feature_rows[keep], wanted[batch.post[keep]]]
+        first, second = batch.first[keep], batch.second[keep]
+        paired = second >= 0
+        push = np.where(paired, push / 2, push)
+        scores = np.zeros(batch.offsets[-1] + 1, dtype=np.float32)
+        np.add.at(scores, first, push)
+        np.add.at(scores, second[paired], push[paired])
+        out = []
+        for row in rows:
+            lo, hi = batch.offsets[row], batch.offsets[row + 1]
+            out.append(_phrases(batch.texts[row], batch.tokens[row], scores[lo:hi], limit))
+        return out
 
 
-def _same_params(steps: Sequence[BaseEstimator]) -> bool:
-    first = steps[0].get_params()
-    return all(step.get_params() == first for step in steps[1:])
+def _phrases(text: str, tokens: list[Token], scores: np.ndarray, limit: int) -> tuple[str, ...]:
+    """Runs of adjacent tokens scoring at least 35% of the best one, strongest first."""
+    if not len(scores):
+        return ()
+    best = float(scores.max())
+    if best <= 0:
+        return ()
+    strong = np.flatnonzero(scores >= best * 0.35)
+    phrases: list[tuple[float, int, int]] = []
+    run: list[int] = []
+    for i in [*strong.tolist(), -2]:
+        if run and (i != run[-1] + 1 or tokens[i].kind not in EVIDENCE_KINDS):
+            phrases.append((float(scores[run].sum()), tokens[run[0]].start, tokens[run[-1]].end))
+            run = []
+        if i >= 0 and tokens[i].kind in EVIDENCE_KINDS:
+            run.append(i)
+    phrases.sort(key=lambda p: -p[0])
+    shown: dict[str, str] = {}  # one of each phrase, whatever its case
+    for _, a, b in phrases:
+        shown.setdefault(text[a:b].lower(), text[a:b])
+    return tuple(shown.values())[:limit]
 
 
 class Classifier:
@@ -301,27 +345,21 @@ class Classifier:
             raise ValueError(f"missing models: {', '.join(missing)}")
         self.pipelines = dict(pipelines)
         self.versions = dict(versions)
-        steps = [self.pipelines[n].named_steps for n in MODEL_NAMES]
-        self._shared = _same_params([s["normalize"] for s in steps]) and _same_params(
-            [s["ngrams"] for s in steps]
-        )
         self._explainers = {name: _Explainer(self.pipelines[name]) for name in MODEL_NAMES}
 
     def predict(self, texts: Sequence[str]) -> list[Labels]:
         """Labels for a batch of (redacted) post texts."""
-        if not texts:
+        if not len(texts):
             return []
         texts = [str(t) for t in texts]
         tokens = [tokenize(t) for t in texts]  # once, shared by the three models
-        hashed = None
-        if self._shared:  # normalise and hash once, shared by the three models
-            normalized = [normalize_tokens(t, toks) for t, toks in zip(texts, tokens, strict=True)]
-            hashed = self.pipelines[MODEL_NAMES[0]].named_steps["ngrams"].transform(normalized)
-        kind = self._predict_one("kind", texts, tokens, hashed, None)
-        substance = self._predict_one("substance", texts, tokens, hashed, None)
-        aduan = [i for i, k in enumerate(kind) if k.label == "aduan"]
-        mal_rows = self._predict_one("maladministration", texts, tokens, hashed, aduan) if aduan else []
-        mal: dict[int, LabelPrediction] = dict(zip(aduan, mal_rows, strict=True))
+        batches: dict[str, _Batch] = {}  # hashed once per distinct n-gram setting (normally one)
+        every = np.arange(len(texts))
+        kind = self._predict_one("kind", texts, tokens, batches, every)
+        substance = self._predict_one("substance", texts, tokens, batches, every)
+        aduan = np.array([i for i, k in enumerate(kind) if k.label == "aduan"], dtype=np.int64)
+        mal_rows = self._predict_one("maladministration", texts, tokens, batches, aduan) if len(aduan) else []
+        mal: dict[int, LabelPrediction] = dict(zip(aduan.tolist(), mal_rows, strict=True))
         labels = []
         for i in range(len(texts)):
             m = mal.get(i)
@@ -331,30 +369,28 @@ class Classifier:
         return labels
 
     def _predict_one(
-        self,
-        name: str,
-        texts: list[str],
-        tokens: list[list[Token]],
-        hashed: sp.csr_matrix | None,
-        rows: list[int] | None,
+        self, name: str, texts: list[str], tokens: list[list[Token]], batches: dict[str, _Batch],
+        rows: np.ndarray,
     ) -> list[LabelPrediction]:
         pipeline = self.pipelines[name]
-        if hashed is not None:
-            matrix = pipeline[2:-1].transform(hashed if rows is None else hashed[rows])
-        else:
-            matrix = pipeline[:-1].transform(texts if rows is None else [texts[i] for i in rows])
+        ngrams = pipeline.named_steps["ngrams"]
+        key = repr(sorted(ngrams.get_params().items()))
+        if key not in batches:
+            batches[key] = _Batch.build(texts, tokens, ngrams)
+        batch = batches[key]
+        hashed = batch.hashed if len(rows) == len(texts) else batch.hashed[rows]
+        matrix = pipeline[2:-1].transform(hashed)
         model = pipeline.named_steps["model"]
         proba = model.predict_proba(matrix)
         classes = [str(c) for c in model.classes_]
         order = np.argsort(-proba, axis=1)
-        explainer = self._explainers[name]
+        evidence = self._explainers[name].evidence(batch, rows, order[:, 0])
         out = []
-        for j, i in enumerate(range(len(texts)) if rows is None else rows):
+        for j in range(len(rows)):
             top = order[j]
             best = int(top[0])
             alternatives = tuple((classes[k], float(proba[j, k])) for k in top[1:3])
-            evidence = explainer.evidence(texts[i], tokens[i], best)
-            out.append(LabelPrediction(classes[best], float(proba[j, best]), alternatives, evidence))
+            out.append(LabelPrediction(classes[best], float(proba[j, best]), alternatives, evidence[j]))
         return out
 
 

@@ -7,6 +7,7 @@ pipelines/schemas/queue-item-1.schema.json and every item the tests see is valid
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,17 @@ from triage.virality import Virality
 SCHEMA_ID = "pantau.queue-item/1"
 PIPELINE_VERSION = "0.1.0"
 REDACTION_POLICY = "v1"
+
+
+def original_link(platform: str, post_id: str) -> str | None:
+    """A link to the post that carries no handle (stored URLs may name the author)."""
+    if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", post_id or ""):
+        return None
+    if platform == "x":
+        return f"https://x.com/i/web/status/{post_id}"
+    if platform == "reddit":
+        return f"https://www.reddit.com/comments/{post_id.removeprefix('t3_')}/"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

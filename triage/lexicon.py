@@ -118,10 +118,10 @@ EXTRA_WORDS: frozenset[str] = frozenset(
     "access mobile online app viral justice no kai krl bpjs pln lapor aduan terlalu".split()
 )
 
-# Word classes: a stem in one of these gets the class token too ("busuk" -> busuk sent_neg), so
+# Word classes: a stem in one of these gets its class token too ("busuk" -> busuk kls_negatif), so
 # the models generalise from the seed corpus's words to synonyms it never used.
 _CLASSES = {
-    "sent_neg": """
+    "kls_negatif": """
         buruk jelek parah busuk sampah ribet rumit susah sulit lambat lama kecewa kesal kesel marah
         muak capek cape payah bobrok amburadul kacau rusak error gagal hilang macet mati padam
         ganggu aneh percuma zonk tipu bohong korupsi nyolong maling pungli peras mahal boros
@@ -132,23 +132,23 @@ _CLASSES = {
         sombong arogan nyolot galak judes ketus lebay kocak ngelag lag hang crash bug down
         sia mubazir susah gaje tidak_becus becus ngaret dipersulit persulit pelit lucu
         """,
-    "kasar": """
+    "kls_kasar": """
         anjing anjir bangsat babi tai taik kntl kontol goblok goblog tolol bego bodoh brengsek
         bajingan asu jancok jancuk cok kampret sialan sial setan bacot bct monyet kampungan
         idiot dungu tai pantek memek jembut keparat biadab laknat
         """,
-    "sent_pos": """
+    "kls_positif": """
         bagus mantap mantul keren puas bantu mudah cepat praktis efisien ramah top sukses salut
-        hebat apresiasi manfaat guna lancar nyaman senang love cinta baik terbaik sip oke
+        hebat apresiasi manfaat guna lancar nyaman senang love cinta terbaik sip oke
         semangat sehat bangga jempol rekomendasi recommended helpful bermanfaat memuaskan profesional
         """,
-    "publik": """
+    "kls_publik": """
         pemerintah negara pejabat menteri mentri presiden dpr dprd bupati gubernur walikota camat
         lurah petugas aparat pegawai oknum pns asn instansi dinas kementerian bumn layan program
         kebijakan rakyat pemda pemkot pemkab pemprov birokrasi polisi polri kapolri kapolres
         kapolsek jaksa hakim pengadilan satpol rezim penguasa wakil kabinet kades lurah
         """,
-    "tanya": """
+    "kls_tanya": """
         bagaimana gimana apakah kapan berapa mana tanya nanya info informasi cara syarat prosedur
         bisakah bolehkah gmn mohon_info
         """,

@@ -205,5 +205,5 @@ def simulate_cascades(n: int, *, seed: int, params: CascadeParams = CascadeParam
 def snapshot_schedule(rng: np.random.Generator, until_hours: float) -> list[float]:
     """Irregular collector reads up to `until_hours`: 1-6 reads, the last one at `until_hours`."""
     k = int(rng.integers(0, 6))
-    earlier = np.sort(rng.uniform(0.05, until_hours, k)) if k else np.zeros(0)
-    return [float(a) for a in earlier if a < until_hours] + [float(until_hours)]
+    earlier = np.sort(rng.uniform(0.0, until_hours, k)) if k else np.zeros(0)
+    return [float(a) for a in earlier if 0.0 < a < until_hours] + [float(until_hours)]

@@ -85,6 +85,9 @@ _PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     # colloquial Jakarta forms: nyari -> cari, ngurus -> urus, nolak -> tolak, nunjukin -> tunjuk
     ("ny", ("s", "c")), ("ng", ("", "k")), ("n", ("t",)),
 )  # fmt: skip
+_PREFIXES_BY_LETTER: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    letter: tuple(p for p in _PREFIXES if p[0][0] == letter) for letter in {p[0][0] for p in _PREFIXES}
+}
 _BE_TE_RE = re.compile(r"^[bcdfghjklmnpqstvwxyz]er")  # be-/te- only before C-er (bekerja)
 _SUFFIX_GROUPS = (("lah", "kah", "tah", "pun"), ("ku", "mu", "nya"), ("kan", "an", "i", "in"))
 
@@ -99,7 +102,7 @@ def _root_candidates(word: str) -> set[str]:
     stack = [(f, 3) for f in forms]
     while stack:
         form, depth = stack.pop()
-        for prefix, restores in _PREFIXES:
+        for prefix, restores in _PREFIXES_BY_LETTER.get(form[:1], ()):
             if not form.startswith(prefix) or len(form) <= len(prefix) + 1:
                 continue
             tail = form[len(prefix):]
@@ -194,6 +197,9 @@ def split_compound(word: str) -> tuple[str, ...]:
 def split_hashtag(tag: str) -> tuple[str, ...]:
     """'#PercumaLaporPolisi' / '#percumalaporpolisi' -> ('percuma', 'lapor', 'polisi')."""
     body = tag.lstrip("#")
+    camel = _CAMEL_RE.findall(body)
+    if len(camel) > 1 and not body.isupper():  # the author's capitals: #BPJSKesehatan
+        return tuple(p.lower() for p in camel)
     text = body.lower()
     vocab = _vocabulary()
     # best[i] = (score, words) for text[:i]; score rewards long known words
@@ -212,8 +218,7 @@ def split_hashtag(tag: str) -> tuple[str, ...]:
     result = best[len(text)]
     if result and result[0] > 0:
         return result[1]
-    camel = _CAMEL_RE.findall(body)  # unknown words: fall back to the author's capitals
-    return tuple(p.lower() for p in camel) if len(camel) > 1 else (text,)
+    return (text,)
 
 
 def tokenize(text: str) -> list[Token]:
@@ -240,13 +245,24 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+def post_words(text: str, tokens: list[Token]) -> tuple[list[str], list[int]]:
+    """The model's words of a tokenized post, each with the index of the token it came from
+    (-1 for words about the whole post, such as `huruf_kapital` for a post in capitals)."""
+    words: list[str] = []
+    owners: list[int] = []
+    for i, token in enumerate(tokens):
+        words += token.words
+        owners += [i] * len(token.words)
+    upper = sum(map(str.isupper, text)) if not text.islower() else 0
+    if upper >= 12 and upper > 0.6 * sum(map(str.isalpha, text)):
+        words.append("huruf_kapital")  # shouting
+        owners.append(-1)
+    return words, owners
+
+
 def normalize_tokens(text: str, tokens: list[Token]) -> str:
     """The model's view of a tokenized post (`tokens` = tokenize(text))."""
-    words = [w for token in tokens for w in token.words]
-    shouting = sum(1 for c in text if c.isupper())
-    if shouting >= 12 and shouting > 0.6 * sum(1 for c in text if c.isalpha()):
-        words.append("huruf_kapital")  # a post written in capitals: shouting
-    return " ".join(words)
+    return " ".join(post_words(text, tokens)[0])
 
 
 def normalize(text: str) -> str:

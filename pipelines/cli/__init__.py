@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "pipelines.cli.privacy_cmd",
     "pipelines.cli.virality_cmd",
     "pipelines.cli.queue_cmd",
+    "pipelines.cli.consumers_cmd",
     "pipelines.cli.collect_cmd",
     "pipelines.cli.web_cmd",
     "pipelines.cli.users_cmd",

@@ -1,16 +1,19 @@
 """Ringkasan (`/ringkasan`): counts per day by substance, agency and maladministration, spikes,
-and the service KPIs."""
+and the service KPIs. The figures of one period are computed at most once a minute per process."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+import threading
+import time
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from triage.taxonomy import display
 
-from ..auth import Viewer
 from ..charts import bars
-from ..deps import state, viewer
+from ..deps import LoggedIn, state
 from ..render import MONTHS
 from ..summary import daily_counts, queue_counts, service_kpis, spikes, window
 
@@ -18,6 +21,22 @@ router = APIRouter(include_in_schema=False)
 
 PERIODS = (7, 14, 30)
 TOP = 12
+CACHE_SECONDS = 60.0  # the figures scan a month of posts: many staff opening the page at once
+_lock = threading.Lock()
+
+
+def _cached(cache: dict, key: tuple, compute: Callable[[], tuple]) -> tuple:
+    """One computation per key and minute, shared by the requests of one app."""
+    with _lock:
+        hit = cache.get(key)
+        if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
+            return hit[1]
+    value = compute()
+    with _lock:
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = (time.monotonic(), value)
+    return value
 
 
 def _table(counts: dict, days: list, name_of) -> list[dict]:  # noqa: ANN001
@@ -32,7 +51,7 @@ def _table(counts: dict, days: list, name_of) -> list[dict]:  # noqa: ANN001
 
 
 @router.get("/ringkasan", response_class=HTMLResponse)
-def summary(request: Request, who: Viewer = Depends(viewer)) -> Response:
+def summary(request: Request, who: LoggedIn) -> Response:
     st = state(request)
     errors = []
     try:
@@ -55,11 +74,14 @@ def summary(request: Request, who: Viewer = Depends(viewer)) -> Response:
         agency = registry.by_id.get(agency_id) if agency_id else None
         return agency.name if agency else "Tanpa instansi"
 
-    with st.ctx.engine.connect() as conn:
-        counts = daily_counts(conn, start, end, only)
-        found = spikes(conn, now)
-        kpis = service_kpis(conn, start, end, now)
-        queue = queue_counts(conn)
+    def compute() -> tuple:
+        with st.ctx.engine.connect() as conn:
+            return (daily_counts(conn, start, end, only), spikes(conn, now),
+                    service_kpis(conn, start, end, now), queue_counts(conn))
+
+    minute = now.replace(second=0, microsecond=0)
+    counts, found, kpis, queue = _cached(st.cache, (period, kind, minute), compute)
+    found = [dict(spike) for spike in found]
     tables = {
         "Substansi": _table(counts["substance"], days, display),
         "Instansi": _table(counts["agency_id"], days, agency_name),

@@ -5,17 +5,26 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+
+from triage.contract import original_link
 
 from .. import actions
 from ..auth import Viewer
 from ..charts import engagement_chart
-from ..deps import Posted, ReviewState, posted, require, state, viewer
+from ..deps import CheckedForm, LoggedIn, Posted, ReviewState, require, state
 from ..queries import (
-    STATUSES, active_users, case_posts, post_detail, queue_items_of, raw_text, review_history, snapshots,
+    STATUSES,
+    active_users,
+    case_posts,
+    post_detail,
+    queue_items_of,
+    raw_text,
+    review_history,
+    snapshots,
 )
-from ..render import age_state, original_link, redirect, safe_url
+from ..render import age_state, redirect, safe_url
 from ..replies import suggest_reply
 
 log = logging.getLogger(__name__)
@@ -85,7 +94,7 @@ def _not_found(request: Request, st: ReviewState, who: Viewer) -> Response:
 
 
 @router.get("/posts/{post_id}", response_class=HTMLResponse)
-def detail(post_id: str, request: Request, who: Viewer = Depends(viewer)) -> Response:
+def detail(post_id: str, request: Request, who: LoggedIn) -> Response:
     st = state(request)
     try:
         return _page(request, st, who, _pk(post_id))
@@ -94,7 +103,7 @@ def detail(post_id: str, request: Request, who: Viewer = Depends(viewer)) -> Res
 
 
 @router.post("/posts/{post_id}/teks-asli", response_class=HTMLResponse)
-def show_raw(post_id: str, request: Request, form: Posted = Depends(posted)) -> Response:
+def show_raw(post_id: str, request: Request, form: CheckedForm) -> Response:
     """Raw text for roles with `lihat_teks_asli`; every view (and refusal) is audited."""
     st, who = state(request), form.viewer
     try:
@@ -131,7 +140,7 @@ def _act(request: Request, post_id: str, form: Posted, run: Any, ok: str) -> Res
 
 
 @router.post("/posts/{post_id}/label")
-def label(post_id: str, request: Request, form: Posted = Depends(posted)) -> Response:
+def label(post_id: str, request: Request, form: CheckedForm) -> Response:
     values = {name: form.get(name) for name in actions.LABEL_FIELDS}
 
     def run(st: ReviewState, who: Viewer, pk: int) -> None:
@@ -140,7 +149,7 @@ def label(post_id: str, request: Request, form: Posted = Depends(posted)) -> Res
 
 
 @router.post("/posts/{post_id}/teruskan")
-def escalate(post_id: str, request: Request, form: Posted = Depends(posted)) -> Response:
+def escalate(post_id: str, request: Request, form: CheckedForm) -> Response:
     def run(st: ReviewState, who: Viewer, pk: int) -> str:
         result = actions.escalate(st.ctx.engine, st.ctx.registry, pk, who.user.id, who.name,
                                   now=st.ctx.clock())
@@ -149,19 +158,19 @@ def escalate(post_id: str, request: Request, form: Posted = Depends(posted)) -> 
 
 
 @router.post("/posts/{post_id}/tolak")
-def dismiss(post_id: str, request: Request, form: Posted = Depends(posted)) -> Response:
+def dismiss(post_id: str, request: Request, form: CheckedForm) -> Response:
     return _act(request, post_id, form, lambda st, who, pk: actions.dismiss(
         st.ctx.engine, pk, who.user.id, who.name, form.get("alasan"), form.get("keterangan"),
         now=st.ctx.clock()), "tolak")
 
 
 @router.post("/posts/{post_id}/tugaskan")
-def assign(post_id: str, request: Request, form: Posted = Depends(posted)) -> Response:
+def assign(post_id: str, request: Request, form: CheckedForm) -> Response:
     return _act(request, post_id, form, lambda st, who, pk: actions.assign(
         st.ctx.engine, pk, who.user.id, who.name, form.get("petugas"), now=st.ctx.clock()), "tugaskan")
 
 
 @router.post("/posts/{post_id}/catatan")
-def note(post_id: str, request: Request, form: Posted = Depends(posted)) -> Response:
+def note(post_id: str, request: Request, form: CheckedForm) -> Response:
     return _act(request, post_id, form, lambda st, who, pk: actions.note(
         st.ctx.engine, pk, who.user.id, who.name, form.get("catatan"), now=st.ctx.clock()), "catatan")

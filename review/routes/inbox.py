@@ -8,15 +8,14 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from triage.priority import TIERS
 from triage.taxonomy import KINDS, MALADMINISTRATION, SUBSTANCES, display
 
-from ..auth import Viewer
 from ..charts import sparkline
-from ..deps import state, viewer
+from ..deps import LoggedIn, state
 from ..queries import STATUSES, Cursor, InboxFilter, InboxPage, inbox_page, platforms
 from ..render import age_state
 
@@ -33,9 +32,11 @@ PARAMS = {
     "platform": ("platform", "Platform"),
 }
 MAX_SEARCH = 100
+PLATFORM_NAMES = {"x": "X", "reddit": "Reddit", "file": "Berkas"}
 
 
-def parse_filter(params: Mapping[str, str], agency_ids: set[str]) -> tuple[InboxFilter, list[str], dict[str, str]]:
+def parse_filter(params: Mapping[str, str],
+                 agency_ids: set[str]) -> tuple[InboxFilter, list[str], dict[str, str]]:
     """(filter, error messages, the accepted parameters to carry into page links)."""
     allowed: dict[str, set[str]] = {
         "agency": agency_ids | {"-"}, "substance": set(SUBSTANCES),
@@ -82,7 +83,7 @@ def _link(kept: dict[str, str], **extra: str) -> str:
 
 
 @router.get("/", response_class=HTMLResponse)
-def inbox(request: Request, who: Viewer = Depends(viewer)) -> Response:
+def inbox(request: Request, who: LoggedIn) -> Response:
     st = state(request)
     registry = st.ctx.registry
     f, errors, kept = parse_filter(request.query_params, set(registry.by_id))
@@ -105,7 +106,7 @@ def inbox(request: Request, who: Viewer = Depends(viewer)) -> Response:
         "jenis": [(v, display(v)) for v in KINDS],
         "tingkat": [(t, t) for t, _ in TIERS],
         "status": list(STATUSES.items()),
-        "platform": [(v, {"x": "X", "reddit": "Reddit", "file": "Berkas"}.get(v, v)) for v in known_platforms],
+        "platform": [(v, PLATFORM_NAMES.get(v, v)) for v in known_platforms],
     }
     return st.pages.render(
         request, "inbox.html", status=400 if errors else 200, viewer=who, nav="inbox",

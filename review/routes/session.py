@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ..auth import Auth, CsrfRefused
-from ..deps import Posted, posted, safe_next, state
+from ..deps import CheckedForm, safe_next, state
 from ..render import redirect
 
 router = APIRouter(include_in_schema=False)
@@ -79,7 +79,7 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/keluar")
-def logout(request: Request, form: Posted = Depends(posted)) -> Response:
+def logout(request: Request, form: CheckedForm) -> Response:
     st = state(request)
     st.auth.logged_out(form.viewer)
     response = redirect("/masuk?keluar=1")

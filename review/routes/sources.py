@@ -10,11 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from ..auth import Viewer
-from ..deps import state, viewer
+from ..deps import LoggedIn, state
 from ..summary import sources
 
 router = APIRouter(include_in_schema=False)
@@ -48,7 +47,7 @@ def _setting(section: Any, source: str, *keys: str) -> int | None:
 
 
 @router.get("/sumber", response_class=HTMLResponse)
-def sources_page(request: Request, who: Viewer = Depends(viewer)) -> Response:
+def sources_page(request: Request, who: LoggedIn) -> Response:
     st = state(request)
     settings = st.ctx.settings
     now = st.ctx.clock()

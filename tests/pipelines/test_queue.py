@@ -214,3 +214,22 @@ def test_threads_claiming_on_sqlite_never_share_an_item(sqlite_url: str, clock) 
     assert not errors
     assert len(seen) == 120 and len(set(seen)) == 120
     engine.dispose()
+
+
+def test_ack_many_settles_a_batch_and_reports_each_id(qengine, clock) -> None:  # noqa: ANN001
+    seed_items(qengine, 4, now=clock())
+    mine = queue.claim(qengine, "lapor", 3, 60, now=clock())
+    (theirs,) = queue.claim(qengine, "sikd", 1, 60, now=clock())
+    queue.ack(qengine, mine[2].delivery_id, now=clock(), consumer="lapor")
+    unknown = str(uuid.uuid4())
+    result = queue.ack_many(qengine, [mine[0].delivery_id, mine[1].delivery_id, mine[2].delivery_id,
+                                      theirs.delivery_id, unknown, "junk"],
+                            now=clock(), consumer="lapor")
+    assert result == {mine[0].delivery_id: "acked", mine[1].delivery_id: "acked",
+                      mine[2].delivery_id: "already_acked", theirs.delivery_id: "not_found",
+                      unknown: "not_found", "junk": "not_found"}
+    assert queue.stats(qengine, now=clock())["acked"] == 3
+    clock.advance(seconds=61)
+    assert queue.ack_many(qengine, [theirs.delivery_id], now=clock(), consumer="sikd") == {
+        theirs.delivery_id: "lease_expired"}
+    assert queue.ack_many(qengine, [], now=clock()) == {}

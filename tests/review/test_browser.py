@@ -186,6 +186,11 @@ def test_login_filter_open_correct_and_escalate(served: Served, login) -> None: 
         page.wait_for_load_state()
     assert row.locator(".status").inner_text() == "Diteruskan"
 
+    for path, name in (("/ringkasan?hari=7", "ringkasan"), ("/sumber", "sumber")):
+        page.goto(served.url + path)
+        assert page.locator("h1").inner_text() in ("Ringkasan", "Sumber data")
+        _shot(page, name)
+
 
 def test_hostile_posts_show_as_text_and_run_nothing(served: Served, login, dialogs: list[str]) -> None:  # noqa: ANN001
     p = s.posts

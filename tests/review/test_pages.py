@@ -229,6 +229,9 @@ def test_escalation_enqueues_one_contract_item(client_for, ctx) -> None:  # noqa
     assert item["idempotency_key"] == f"x:{lead_post['post_id']}" and item["revision"] == 1
     assert item["status"] == "ready" and item["case_id"] == case_id
     jsonschema.validate(item["payload"], SCHEMA)
+    copy_post = next(r for r in rows(ctx, s.posts) if r["id"] == copy)
+    assert item["payload"]["post"]["url"] == f"https://x.com/i/web/status/{copy_post['post_id']}"
+    assert "warga_biasa" not in json.dumps(item["payload"])  # no handle of the author
     mal = item["payload"]["triage"]["maladministration"]
     assert mal["label"] == "penyalahgunaan_wewenang" and mal["score"] == 1.0  # the human's label
     again = client.post(f"/posts/{lead}/teruskan", data={"csrf_token": token})
@@ -276,7 +279,8 @@ def test_suggested_reply_is_built_from_templates_only(client_for, ctx) -> None: 
                   agency_id="dukcapil")
     client, _ = client_for("budi")
     page = client.get(f"/posts/{pk}").text
-    reply = html.unescape(re.search(r'<textarea id="saran-balasan"[^>]*>(.*?)</textarea>', page, re.S).group(1))
+    found = re.search(r'<textarea id="saran-balasan"[^>]*>(.*?)</textarea>', page, re.S)
+    reply = html.unescape(found.group(1))
     assert "tidak memungut biaya" in reply and "Dukcapil" in reply
     assert "Joko" not in reply and "0812" not in reply and "pelicin" not in reply
 
@@ -306,7 +310,8 @@ def _rows(page: str) -> list[str]:
 def test_inbox_filters(client_for, many) -> None:  # noqa: ANN001
     client, _ = client_for("rina")
     assert _rows(client.get("/?instansi=dukcapil").text) == [str(many["dukcapil"])]
-    assert _rows(client.get("/?substansi=administrasi_kependudukan&tingkat=P1").text) == [str(many["dukcapil"])]
+    dukcapil = [str(many["dukcapil"])]
+    assert _rows(client.get("/?substansi=administrasi_kependudukan&tingkat=P1").text) == dukcapil
     assert _rows(client.get("/?maladministrasi=penundaan_berlarut").text) == [str(many["dukcapil"])]
     assert _rows(client.get("/?jenis=pertanyaan").text) == [str(many["question"])]
     assert _rows(client.get("/?platform=reddit").text) == [str(many["question"])]
@@ -376,3 +381,20 @@ def test_weaker_hashes_are_upgraded_at_login(ctx) -> None:  # noqa: ANN001
     log_in(TestClient(app, base_url="https://testserver"), "lama")
     upgraded = find_user(ctx.engine, name="lama").password_hash
     assert upgraded.startswith("$argon2id$") and not DEFAULT_HASHER.check_needs_rehash(upgraded)
+
+
+def test_templates_never_mark_data_safe() -> None:
+    folder = Path(review.__file__).parent
+    for template in (folder / "templates").glob("*.html"):
+        text = template.read_text()
+        assert "|safe" not in text.replace(" ", "") and "autoescape false" not in text, template.name
+    sources = [p.read_text() for p in folder.rglob("*.py")]
+    assert sum(src.count("Markup(") for src in sources) == 1  # only the highlighter, which escapes
+
+
+@pytest.mark.parametrize(("base_url", "secure"), [("http://127.0.0.1:8000", False),
+                                                   ("http://pantau.example", True),
+                                                   ("https://pantau.example", True)])
+def test_cookies_are_secure_except_plain_http_on_localhost(app: FastAPI, base_url: str, secure: bool) -> None:
+    cookie = TestClient(app, base_url=base_url).get("/masuk").headers["set-cookie"].lower()
+    assert ("; secure" in cookie) is secure and "httponly" in cookie and "samesite=lax" in cookie

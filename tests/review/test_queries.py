@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from pipelines.users import create_user
 from review import actions
 from review.queries import Cursor, InboxFilter, inbox_page
 from review.summary import daily_counts, service_kpis, sources, spikes, window
-from pipelines.users import create_user
 from tests.review.factory import FAST_HASHER, add_post
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.cli.users_cmd import read_password
-from pipelines.users import UserError, find_user, verify_password
 from pipelines.store.db import open_database
+from pipelines.users import UserError, find_user, verify_password
 
 
 @pytest.fixture

@@ -1,0 +1,145 @@
+"""The classifiers (triage.classify): estimator contract, predictions, evidence, artifacts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from pipelines.models import ModelError, load_classifier, load_pipeline, promote, save_artifact
+from pipelines.train import _targets, seed_corpus
+from triage.classify import (
+    MODEL_NAMES,
+    NO_MALADMINISTRATION,
+    Classifier,
+    ColumnSelector,
+    HashedNgrams,
+    TextNormalizer,
+    build_pipeline,
+    compact,
+)
+
+POSTS = [
+    "udh 3 bulan KTP-el gak jadi2, tiap ke dukcapil disuruh balik minggu depan @Dukcapil",
+    "petugas samsat minta uang pelicin 200rb biar STNK cepet beres, ga ada kwitansi",
+    "min, cara ganti nomor HP di aplikasi Mobile JKN gimana ya?",
+    "Presiden resmikan jalan tol baru di Sumatera hari ini",
+    "listrik padam dari sore @pln_123 tolong dong 😡😡",
+    "",
+    "🙏🙏",
+    "#percumalaporpolisi laporan gue dicuekin 2 bulan",
+]
+
+
+@parametrize_with_checks([TextNormalizer(), HashedNgrams(), ColumnSelector()])
+def test_transformers_follow_the_estimator_contract(estimator, check) -> None:  # noqa: ANN001
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def pipelines() -> dict:
+    """Tiny models on an eighth of the seed corpus: a few seconds, enough to exercise the code."""
+    examples = seed_corpus()[::12]
+    fitted = {}
+    for name in MODEL_NAMES:
+        texts, labels = _targets(examples, name)
+        fitted[name] = compact(build_pipeline(calibration_folds=2).fit(texts, labels))
+    return fitted
+
+
+@pytest.fixture(scope="module")
+def classifier(pipelines: dict) -> Classifier:
+    return Classifier(pipelines, {name: f"{name}/test" for name in MODEL_NAMES})
+
+
+def test_predictions_are_labels_with_probabilities(classifier: Classifier) -> None:
+    labels = classifier.predict(POSTS)
+    assert len(labels) == len(POSTS)
+    for item in labels:
+        for name in MODEL_NAMES:
+            prediction = getattr(item, name)
+            assert 0.0 <= prediction.score <= 1.0
+            assert all(0.0 <= p <= prediction.score + 1e-9 for _, p in prediction.alternatives)
+        as_dict = item.to_dict()
+        assert set(as_dict) == set(MODEL_NAMES)
+        json.dumps(as_dict)
+
+
+def test_evidence_phrases_are_substrings_of_the_post(classifier: Classifier) -> None:
+    labels = classifier.predict(POSTS)
+    shown = 0
+    for text, item in zip(POSTS, labels, strict=True):
+        for name in MODEL_NAMES:
+            for phrase in getattr(item, name).evidence:
+                assert phrase and phrase in text
+                shown += 1
+    assert shown > len(POSTS)  # most posts do get evidence
+
+
+def test_maladministration_is_tidak_ada_unless_aduan(classifier: Classifier) -> None:
+    for item in classifier.predict(POSTS * 3):
+        if item.kind.label != "aduan":
+            assert item.maladministration.label == NO_MALADMINISTRATION
+            assert item.maladministration.evidence == ()
+
+
+def test_batched_path_equals_the_pipelines_own(classifier: Classifier, pipelines: dict) -> None:
+    """Hashing once per batch and the vectorised evidence change nothing in the probabilities."""
+    labels = classifier.predict(POSTS)
+    for name in ("kind", "substance"):
+        proba = pipelines[name].predict_proba(POSTS)
+        classes = list(pipelines[name].classes_)
+        for row, item in zip(proba, labels, strict=True):
+            prediction = getattr(item, name)
+            assert classes[int(np.argmax(row))] == prediction.label
+            assert row.max() == pytest.approx(prediction.score, abs=1e-6)
+
+
+def test_batches_are_independent(classifier: Classifier) -> None:
+    together = [x.to_dict() for x in classifier.predict(POSTS)]
+    alone = [classifier.predict([p])[0].to_dict() for p in POSTS]
+    assert together == alone
+    assert classifier.predict([]) == []
+
+
+def _write_models(models_dir: Path, pipelines: dict, version: str = "20260101-test") -> None:
+    for name, pipeline in pipelines.items():
+        save_artifact(models_dir, name, version, pipeline, {"label_set": []}, f"# {name}\n")
+    promote(models_dir, {name: version for name in pipelines})
+
+
+def test_skops_round_trip(tmp_path: Path, pipelines: dict, classifier: Classifier) -> None:
+    _write_models(tmp_path, pipelines)
+    loaded = load_classifier(tmp_path)
+    assert loaded.versions == {name: f"{name}/20260101-test" for name in MODEL_NAMES}
+    assert [x.to_dict() for x in loaded.predict(POSTS)] == [x.to_dict() for x in classifier.predict(POSTS)]
+    assert (tmp_path / "kind" / "20260101-test" / "model.skops").stat().st_size < 3_000_000
+
+
+def test_artifacts_are_immutable(tmp_path: Path, pipelines: dict) -> None:
+    _write_models(tmp_path, pipelines)
+    with pytest.raises(ModelError, match="already exists"):
+        save_artifact(tmp_path, "kind", "20260101-test", pipelines["kind"], {}, "")
+
+
+def test_loader_refuses_a_mismatched_scikit_learn(tmp_path: Path, pipelines: dict) -> None:
+    _write_models(tmp_path, pipelines)
+    copy = tmp_path / "copy"
+    shutil.copytree(tmp_path, copy, ignore=shutil.ignore_patterns("copy"))
+    meta_path = copy / "kind" / "20260101-test" / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta["sklearn_version"] = "1.2.2"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match=r"scikit-learn 1\.2\.2 .* install scikit-learn==1\.2\.2"):
+        load_pipeline(copy, "kind", "20260101-test")
+    with pytest.raises(ModelError, match="scikit-learn"):
+        load_classifier(copy)
+
+
+def test_missing_production_models_are_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="pantau train --promote"):
+        load_classifier(tmp_path)

@@ -1,0 +1,422 @@
+"""Many posts, one incident: near-duplicate and same-incident grouping into cases (pure).
+
+A `CaseIndex` is fed posts one at a time (`assign`) and answers with the key of the case each
+joins. It is kept in memory by each worker and can be rebuilt from stored posts (`rebuild`).
+A post joins a case, in this order of evidence:
+
+1. structure: it quotes or replies to a post of the case, shares its conversation, quotes or
+   replies to the same post as one of the case's posts, or links the same URL (homepages and
+   bare domains do not count);
+2. the same normalised text (a hash): retweets, copies with other mentions or links;
+3. near-duplicate text: MinHash signatures (datasketch's affine32 scheme, computed for all
+   shingles at once) over character 5-grams of the normalised text, banded into an LSH
+   (16 bands of 4 rows), plus the hash of the text's first 48 characters (truncated copies
+   keep their beginning), give candidates; each is checked against the signature estimate,
+   then verified by the exact Jaccard similarity of the 5-gram sets (>= `threshold`), or by
+   containment (>= `containment`) for truncated copies;
+
+always within `window` of the other post's time. Texts shorter than `min_chars` normalised
+characters ("mantap", "error lagi") never join by text, only by structure. When one post ties
+two live cases together, the younger case is merged into the older (`on_merge` is told, and
+`resolve` follows merges).
+
+Cost stays flat as the index grows: entries older than the window (measured from the newest
+post seen, not a clock) are dropped from every map and from the LSH, so memory holds only the
+posts of the last `window`, and each post costs one signature, one LSH query and a few
+verifications. (datasketch's own MinHashLSH does the same banding, at about 0.5 ms a post
+through its storage layer; the banding here is a dict per band. The signatures are identical
+to `datasketch.MinHash(num_perm=64, seed=1, hashfunc=int).update_batch(shingles)`.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import numpy as np
+from datasketch import MinHash
+
+from triage.records import Post
+
+DEFAULT_WINDOW = timedelta(hours=72)
+SHINGLE = 5  # characters per shingle
+NUM_PERM = 64
+BANDS, ROWS = 16, 4  # LSH banding of the signature: P(candidate | J) = 1 - (1 - J^4)^16
+HEAD_CHARS = 48  # texts this long are also keyed by their first HEAD_CHARS characters
+SIGNATURE_FLOOR = 0.25  # candidates whose signatures agree less than this are not verified
+THRESHOLD = 0.5  # Jaccard of the 5-gram sets for a near-duplicate
+CONTAINMENT = 0.8  # share of the shorter text's 5-grams found in the other (truncations)
+MIN_CHARS = 16  # normalised characters below which text never joins
+MIN_CONTAINED = 40  # the shorter text needs this many 5-grams for containment to count
+
+_RT_RE = re.compile(r"^\s*rt\s+@\w+:?\s*")
+_URL_RE = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_STRIP_RE = re.compile(r"https?://\S+|www\.\S+|@\w{1,30}|[\W_]+")  # on lowercased text
+_REPEAT_RE = re.compile(r"(.)\1{2,}")
+_STATUS_RE = re.compile(r"(?:x|twitter)\.com/(?:[\w]+|i/web)/status(?:es)?/(\d+)", re.IGNORECASE)
+_TRACKING = ("utm_", "fbclid", "gclid", "s=", "t=", "ref=", "igsh")
+_MASK40 = np.uint64(0xFF_FFFF_FFFF)  # five bytes
+_MULT = np.uint64(0x9E37_79B9_7F4A_7C15)  # odd: multiply-shift hashing
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finaliser (datasketch's affine32 input mixing)."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def normalize_text(text: str) -> str:
+    """Cheap normaliser for grouping: lowercase, no RT prefix, URLs, mentions, punctuation or
+    elongations ("bangeeet" -> "banget"); words joined by single spaces."""
+    text = text.lower()
+    if text.lstrip().startswith("rt @"):
+        text = _RT_RE.sub("", text, count=1)
+    text = _STRIP_RE.sub(" ", text)
+    return _REPEAT_RE.sub(r"\1", text).strip()
+
+
+def shingles(norm: str) -> np.ndarray:
+    """Sorted unique 32-bit hashes of the 5-byte windows of a normalised text (UTF-8).
+
+    Each window is read as one little-endian integer straight from the bytes (a strided view),
+    masked to 5 bytes and hashed by multiply-shift: four numpy calls whatever the length.
+    """
+    raw = norm.encode("utf-8")
+    if not raw:
+        return np.zeros(0, dtype=np.uint32)
+    if len(raw) < SHINGLE:
+        raw = raw + b" " * (SHINGLE - len(raw))
+    n = len(raw) - SHINGLE + 1
+    windows = np.ndarray((n,), dtype="<u8", buffer=raw + b"\0\0\0", strides=(1,))
+    hashed = ((windows & _MASK40) * _MULT) >> np.uint64(32)
+    return np.unique(hashed.astype(np.uint32))
+
+
+class MinHasher:
+    """MinHash signatures of shingle arrays, equal to datasketch's affine32 MinHash."""
+
+    def __init__(self, num_perm: int = NUM_PERM, seed: int = 1) -> None:
+        a, b = MinHash(num_perm=num_perm, seed=seed).permutations
+        self.a = np.asarray(a, dtype=np.uint32)
+        self.b = np.asarray(b, dtype=np.uint32)
+        self.num_perm = num_perm
+
+    def signature(self, grams: np.ndarray) -> np.ndarray:
+        if not grams.size:
+            return np.full(self.num_perm, 0xFFFFFFFF, dtype=np.uint32)
+        hv = _fmix32(grams.astype(np.uint32))[:, None]
+        return (hv * self.a + self.b).min(axis=0)
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(Jaccard, containment of the smaller in the larger) of two sorted unique arrays."""
+    if not a.size or not b.size:
+        return 0.0, 0.0
+    inter = np.intersect1d(a, b, assume_unique=True).size
+    return inter / (a.size + b.size - inter), inter / min(a.size, b.size)
+
+
+def canonical_url(url: str) -> str | None:
+    """A URL as a join key, or None when it says nothing about an incident (bare domains)."""
+    try:
+        parts = urlsplit(url.strip().rstrip(".,;:!?)\"'"))
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower().removeprefix("www.").removeprefix("m.")
+    path = parts.path.rstrip("/")
+    if not host or not path:
+        return None
+    query = "&".join(q for q in parts.query.split("&") if q and not q.startswith(_TRACKING))
+    return f"{host}{path}" + (f"?{query}" if query else "")
+
+
+def extract_urls(text: str) -> list[str]:
+    return _URL_RE.findall(text)
+
+
+class _Case:
+    __slots__ = ("key", "first_seen", "parent")
+
+    def __init__(self, key: str, first_seen: float) -> None:
+        self.key = key
+        self.first_seen = first_seen
+        self.parent: _Case | None = None
+
+    def root(self) -> _Case:
+        node = self
+        while node.parent is not None:
+            if node.parent.parent is not None:
+                node.parent = node.parent.parent  # path halving
+            node = node.parent
+        return node
+
+
+@dataclass(slots=True)
+class _Entry:
+    post_key: str
+    ts: float  # created_at, POSIX seconds
+    case: _Case
+    grams: np.ndarray | None  # 5-gram hashes, None when not indexed for near-duplicates
+    slot: int  # row in the signature table, -1 when not indexed
+    bands: tuple[bytes, ...]  # LSH band keys
+    head: bytes | None  # key of the first HEAD_CHARS characters
+
+
+class CaseIndex:
+    """Incremental grouping of posts into cases (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        window: timedelta = DEFAULT_WINDOW,
+        threshold: float = THRESHOLD,
+        containment: float = CONTAINMENT,
+        min_chars: int = MIN_CHARS,
+        on_merge: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.window = window.total_seconds()
+        self.threshold = threshold
+        self.containment = containment
+        self.min_chars = min_chars
+        self.on_merge = on_merge
+        self.merges = 0  # how many cases were merged into older ones
+        self._hasher = MinHasher(NUM_PERM)
+        self._bands: list[dict[bytes, set[int]]] = [{} for _ in range(BANDS)]
+        self._heads: dict[bytes, set[int]] = {}
+        self._sigs = np.zeros((1024, NUM_PERM), dtype=np.uint32)  # slot -> signature
+        self._slots: dict[int, _Entry] = {}
+        self._free: list[int] = []
+        self._next_slot = 0
+        self._posts: dict[str, _Entry] = {}  # post key -> entry
+        self._exact: dict[bytes, tuple[_Case, float]] = {}  # text digest -> (case, last seen)
+        self._links: dict[str, tuple[_Case, float]] = {}  # "url:..", "ref:x:123" -> (case, last)
+        self._expiry: list[tuple[float, int, str, object]] = []  # (ts, seq, kind, key)
+        self._seq = itertools.count()
+        self._clock = float("-inf")  # newest created_at seen
+
+    def __len__(self) -> int:
+        """Posts currently in the window."""
+        return len(self._posts)
+
+    # --- public ------------------------------------------------------------------------
+    def assign(
+        self,
+        post_key: str,
+        text: str,
+        created_at: datetime,
+        quote_of_id: str | None = None,
+        reply_to_id: str | None = None,
+        urls: Iterable[str] = (),
+        *,
+        conversation_id: str | None = None,
+    ) -> str:
+        """The key of the case this post joins (a new one if none fits); idempotent per key."""
+        known = self._posts.get(post_key)
+        if known is not None:
+            return known.case.root().key
+        ts = created_at.timestamp()
+        if ts > self._clock:
+            self._clock = ts
+            self._expire(ts - self.window)
+        platform, sep, own_id = post_key.partition(":")
+        prefix = f"{platform}:" if sep else ""
+        own_id = own_id if sep else post_key
+        parents, keys = _link_keys(prefix, own_id, text, quote_of_id, reply_to_id,
+                                   conversation_id, urls)
+        found: list[_Case] = []
+        for ref in parents:  # the quoted / replied-to post itself
+            parent = self._posts.get(ref)
+            if parent is not None and abs(parent.ts - ts) <= self.window:
+                found.append(parent.case.root())
+        for key in keys:
+            hit = self._links.get(key)
+            if hit is not None and abs(hit[1] - ts) <= self.window:
+                found.append(hit[0].root())
+        norm = normalize_text(text)
+        digest = grams = sig = head = None
+        if len(norm) >= self.min_chars:
+            digest = hashlib.blake2b(norm.encode(), digest_size=8).digest()
+            hit = self._exact.get(digest)
+            if hit is not None and abs(hit[1] - ts) <= self.window:
+                found.append(hit[0].root())
+            else:
+                grams = shingles(norm)
+                sig = self._hasher.signature(grams)
+                if len(norm) >= HEAD_CHARS:
+                    head = norm[:HEAD_CHARS].encode()
+                best = self._near(grams, sig, head, ts)
+                if best is not None:
+                    found.append(best)
+        case = self._join(found, post_key, ts)
+        entry = _Entry(post_key, ts, case, grams, -1, (), head)
+        self._posts[post_key] = entry
+        self._push(ts, "post", post_key)
+        if digest is not None:
+            self._exact[digest] = (case, ts)
+            self._push(ts, "exact", digest)
+        if sig is not None:
+            self._index(entry, sig)
+        if sep:
+            keys.append(f"ref:{prefix}{own_id}")  # later replies and quotes of this post
+        for key in keys:
+            self._links[key] = (case, ts)
+            self._push(ts, "link", key)
+        return case.root().key
+
+    def assign_post(self, post: Post) -> str:
+        """`assign` with the fields of a Post (URLs found in its text)."""
+        return self.assign(post.key, post.text, post.created_at, post.quote_of_id,
+                           post.reply_to_id, extract_urls(post.text),
+                           conversation_id=post.conversation_id)
+
+    @classmethod
+    def rebuild(cls, posts: Iterable[Post], **kwargs: Any) -> CaseIndex:
+        """An index fed with stored posts in time order (e.g. those of the last window)."""
+        index = cls(**kwargs)
+        for post in sorted(posts, key=lambda p: (p.created_at, p.key)):
+            index.assign_post(post)
+        return index
+
+    def case_of(self, post_key: str) -> str | None:
+        """The case of a post still in the window."""
+        entry = self._posts.get(post_key)
+        return entry.case.root().key if entry else None
+
+    def resolve(self, case_key: str) -> str:
+        """The live case a (possibly merged) case key now belongs to; itself if unknown."""
+        entry = self._posts.get(case_key.removeprefix("case:"))
+        if entry is None or entry.case.key != case_key:
+            return case_key
+        return entry.case.root().key
+
+    # --- internals -----------------------------------------------------------------------
+    def _near(self, grams: np.ndarray, sig: np.ndarray, head: bytes | None,
+              ts: float) -> _Case | None:
+        raw = sig.tobytes()
+        step = ROWS * 4
+        slots: set[int] = set()
+        for i, table in enumerate(self._bands):
+            hit = table.get(raw[i * step:(i + 1) * step])
+            if hit:
+                slots.update(hit)
+        if head is not None and head in self._heads:
+            slots.update(self._heads[head])
+        if not slots:
+            return None
+        order = list(slots)
+        agree = (self._sigs[order] == sig).mean(axis=1)  # MinHash estimate of Jaccard
+        best, best_sim = None, 0.0
+        for slot, estimate in zip(order, agree.tolist(), strict=True):
+            other = self._slots[slot]
+            if abs(other.ts - ts) > self.window:
+                continue
+            if estimate < SIGNATURE_FLOOR and other.head != head:
+                continue
+            jac, contained = jaccard(grams, other.grams)
+            ok = jac >= self.threshold or (
+                contained >= self.containment and min(grams.size, other.grams.size) >= MIN_CONTAINED)
+            if ok and max(jac, contained) > best_sim:
+                best, best_sim = other.case.root(), max(jac, contained)
+        return best
+
+    def _index(self, entry: _Entry, sig: np.ndarray) -> None:
+        if self._free:
+            slot = self._free.pop()
+        else:
+            slot = self._next_slot
+            self._next_slot += 1
+            if slot >= self._sigs.shape[0]:
+                self._sigs = np.concatenate([self._sigs, np.zeros_like(self._sigs)])
+        self._sigs[slot] = sig
+        raw = sig.tobytes()
+        step = ROWS * 4
+        entry.slot = slot
+        entry.bands = tuple(raw[i * step:(i + 1) * step] for i in range(BANDS))
+        for table, band in zip(self._bands, entry.bands, strict=True):
+            bucket = table.get(band)
+            if bucket is None:
+                table[band] = {slot}
+            else:
+                bucket.add(slot)
+        if entry.head is not None:
+            self._heads.setdefault(entry.head, set()).add(slot)
+        self._slots[slot] = entry
+
+    def _unindex(self, entry: _Entry) -> None:
+        slot = entry.slot
+        for table, band in zip(self._bands, entry.bands, strict=True):
+            bucket = table[band]
+            bucket.discard(slot)
+            if not bucket:
+                del table[band]
+        if entry.head is not None:
+            bucket = self._heads[entry.head]
+            bucket.discard(slot)
+            if not bucket:
+                del self._heads[entry.head]
+        del self._slots[slot]
+        self._free.append(slot)
+
+    def _join(self, found: list[_Case], post_key: str, ts: float) -> _Case:
+        roots = list({id(c): c for c in found}.values())
+        if not roots:
+            return _Case(f"case:{post_key}", ts)
+        roots.sort(key=lambda c: (c.first_seen, c.key))
+        oldest = roots[0]
+        for younger in roots[1:]:
+            younger.parent = oldest
+            self.merges += 1
+            if self.on_merge is not None:
+                self.on_merge(younger.key, oldest.key)
+        return oldest
+
+    def _push(self, ts: float, kind: str, key: object) -> None:
+        heapq.heappush(self._expiry, (ts, next(self._seq), kind, key))
+
+    def _expire(self, cutoff: float) -> None:
+        heap = self._expiry
+        while heap and heap[0][0] < cutoff:
+            ts, _, kind, key = heapq.heappop(heap)
+            if kind == "post":
+                entry = self._posts.pop(key, None)  # type: ignore[arg-type]
+                if entry is not None and entry.slot >= 0:
+                    self._unindex(entry)
+            else:
+                table = self._exact if kind == "exact" else self._links
+                hit = table.get(key)  # type: ignore[arg-type]
+                if hit is not None and hit[1] <= ts:  # not refreshed since
+                    del table[key]  # type: ignore[arg-type]
+
+
+def _link_keys(prefix: str, own_id: str, text: str, quote_of_id: str | None,
+               reply_to_id: str | None, conversation_id: str | None,
+               urls: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(posts this one points at, link keys it shares with others)."""
+    parents: list[str] = []
+    keys: list[str] = []
+    refs = [r for r in (quote_of_id, reply_to_id) if r]
+    for url in (*urls, *extract_urls(text)):
+        status = _STATUS_RE.search(url)
+        if status:
+            refs.append(status.group(1))
+            continue
+        canon = canonical_url(url)
+        if canon:
+            keys.append(f"url:{canon}")
+    if conversation_id:
+        refs.append(conversation_id)
+    for ref in refs:
+        if ref != own_id:
+            parents.append(prefix + ref)
+            keys.append(f"ref:{prefix}{ref}")
+    return list(dict.fromkeys(parents)), list(dict.fromkeys(keys))
