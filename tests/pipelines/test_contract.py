@@ -357,3 +357,24 @@ def test_an_escalation_enqueues_a_new_revision_with_the_same_key(qdb_url: str, t
     (delivered,) = queue.claim(ctx.engine, "lapor", 10, 60, now=clock())
     assert (delivered.item["idempotency_key"], delivered.item["revision"]) == ("x:100", 2)
     ctx.close()
+
+
+def test_the_consumer_documentation_names_every_field() -> None:
+    import re
+
+    doc = (REPO / "docs" / "queue-contract.md").read_text(encoding="utf-8")
+    schema = json.loads(SCHEMA_PATH.read_text())
+    names: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            names.update(node.get("properties", {}))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    missing = sorted(n for n in names if not re.search(rf"`[^`\n]*\b{re.escape(n)}\b[^`\n]*`", doc))
+    assert not missing, f"docs/queue-contract.md does not document: {missing}"
