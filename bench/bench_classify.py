@@ -5,7 +5,9 @@
 Texts: real posts from ../shared/data/real/*.jsonl when that folder exists (read at run time,
 never copied), else the seed corpus repeated. Targets (issue 4): >= 2,000 posts/s for all three
 labels, cold start (loading the three models) < 2 s, peak RSS < 400 MB. Run in a fresh process:
-the first pass meets each word for the first time (stemming cache cold), as a new worker would.
+the first pass meets each word for the first time (stemming cache cold), as a new worker would;
+the second pass, on other posts, shows a process that has been running. Posts per CPU-second is
+the figure to compare on a busy machine (wall clock counts other processes' time too).
 """
 
 from __future__ import annotations
@@ -70,16 +72,17 @@ def main() -> int:
 
     results = {}
     for label, chunk in (("cold cache", texts[: args.n]), ("warm process", texts[args.n :])):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for i in range(0, len(chunk), args.batch):
             classifier.predict(chunk[i : i + args.batch])
-        elapsed = time.perf_counter() - start
-        results[label] = len(chunk) / elapsed
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+        results[label] = (len(chunk) / elapsed, len(chunk) / cpu)
     print(f"texts: {source}; models: {', '.join(classifier.versions.values())}")
     print(f"cold start: {imported + loaded:.2f} s = import of the libraries {imported:.2f} s "
           f"+ loading the 3 models {loaded:.2f} s   (target < 2 s)")
-    for label, rate in results.items():
-        print(f"throughput, {args.n} new posts, {label}: {rate:,.0f} posts/s   (target >= 2,000)")
+    for label, (rate, cpu_rate) in results.items():
+        print(f"throughput, {args.n} new posts, {label}: {rate:,.0f} posts/s wall clock, "
+              f"{cpu_rate:,.0f} posts per CPU-second   (target >= 2,000)")
     print(f"peak RSS: {_peak_rss_mb():.0f} MB (texts alone {rss_before:.0f} MB)   (target < 400 MB)")
     return 0
 

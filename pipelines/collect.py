@@ -38,7 +38,6 @@ from pipelines import checkpoints
 from pipelines.budget import MonthlyBudget
 from pipelines.context import AppContext
 from pipelines.ingest import Ingestor
-from pipelines.run import finish_run, import_file, ingestor, start_run
 from pipelines.settings import Settings, SettingsError
 from triage.errors import PantauError
 
@@ -140,6 +139,13 @@ def reddit_configured(settings: Settings) -> bool:
     return bool(settings.reddit_client_id) and bool(settings.reddit_client_secret)
 
 
+def _run_module():  # noqa: ANN202
+    """pipelines.run, imported when first needed: it loads scikit-learn, which collecting never uses."""
+    from pipelines import run
+
+    return run
+
+
 def _never() -> bool:
     return False
 
@@ -157,7 +163,7 @@ class SourceRun:
         self.pages = self.posts_fetched = self.posts_new = self.snapshots_new = self.row_errors = 0
         self.problems: list[str] = []
         self.stopped = False
-        self.run_id = start_run(ctx.engine, source, ctx.clock())
+        self.run_id = _run_module().start_run(ctx.engine, source, ctx.clock())
 
     def store(self, fetched: Any, *, checkpoint_source: str | None = None, checkpoint_key: str | None = None,
               budget_kind: str = "search") -> None:
@@ -197,7 +203,7 @@ class SourceRun:
 
     def finish(self, status: str, message: str | None = None, retry_at: datetime | None = None) -> SourceResult:
         message = message or self.summary()
-        finish_run(self.ctx.engine, self.run_id, self.ctx.clock(), status=status, pages=self.pages,
+        _run_module().finish_run(self.ctx.engine, self.run_id, self.ctx.clock(), status=status, pages=self.pages,
                    posts_fetched=self.posts_fetched, posts_new=self.posts_new, message=message,
                    rate_limited_until=retry_at if status == "rate_limited" else None)
         return SourceResult(self.source, status, self.posts_new, message, retry_at, self.pages, self.posts_fetched)
@@ -207,7 +213,7 @@ def execute(ctx: AppContext, source: str, body: Callable[[SourceRun], None], *,
             budget: MonthlyBudget | None, should_stop: Callable[[], bool]) -> SourceResult:
     """Run `body` as one recorded run; collector errors become a result, never a crash."""
     try:
-        writer = ingestor(ctx)
+        writer = _run_module().ingestor(ctx)
     except PantauError as exc:  # e.g. no pseudonym key: nothing can be stored
         return SourceResult(source, "error", message=str(exc))
     run = SourceRun(ctx, source, writer, budget, should_stop)
@@ -445,7 +451,7 @@ def _run_files(ctx: AppContext, **_: Any) -> list[SourceResult]:
         if not path:
             raise SettingsError("[[sources.file]] entries need a path")
         try:
-            report = import_file(ctx, Path(path), entry.get("format"))
+            report = _run_module().import_file(ctx, Path(path), entry.get("format"))
         except CollectorError as exc:
             results.append(SourceResult(f"file:{Path(path).name}", "error", 0, str(exc)))
             continue

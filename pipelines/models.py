@@ -28,6 +28,7 @@ TRUSTED_TYPES = [
     "triage.classify.ColumnSelector",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
+    "sklearn.calibration._TemperatureScaling",
 ]
 
 

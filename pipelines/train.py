@@ -141,6 +141,8 @@ def _targets(examples: Sequence[Example], name: str) -> tuple[list[str], list[st
     if rare:  # calibration and cross-validation need several examples of every class
         log.warning("%s: labels with < %d examples left out: %s", name, MIN_EXAMPLES, rare)
         chosen = [e for e in chosen if getattr(e, name) not in rare]
+    if len(counts) - len(rare) < 2:
+        raise TrainingError(f"{name}: fewer than 2 labels with >= {MIN_EXAMPLES} examples each")
     return [e.text for e in chosen], [getattr(e, name) for e in chosen]
 
 

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import Connection, Engine, and_, exists, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, exists, or_, select, update
 
 from pipelines.context import AppContext
 from pipelines.queue import write_transaction
@@ -155,7 +155,7 @@ class _Target:
     secret: str
 
 
-def _webhook_consumers(conn: Connection) -> Any:
+def _webhook_consumers() -> Any:
     c = s.consumers
     return and_(c.c.active.is_(True), c.c.webhook_url.is_not(None), c.c.webhook_secret.is_not(None))
 
@@ -167,7 +167,7 @@ def fan_out(conn: Connection, now: datetime) -> int:
     missing = (
         select(c.c.id, q.c.id)
         .select_from(c.join(q, q.c.enqueued_at >= c.c.created_at))
-        .where(_webhook_consumers(conn), q.c.status != "superseded",
+        .where(_webhook_consumers(), q.c.status != "superseded",
                ~exists().where(w.c.consumer_id == c.c.id, w.c.queue_item_pk == q.c.id))
         .order_by(q.c.id).limit(FANOUT_BATCH)
     )
@@ -185,7 +185,7 @@ def _lease(conn: Connection, now: datetime, config: WebhookConfig,
     c, q, w = s.consumers, s.queue_items, s.webhook_deliveries
     newer = s.queue_items.alias("newer")
     targets = conn.execute(select(c.c.id, c.c.name, c.c.webhook_url, c.c.webhook_secret)
-                           .where(_webhook_consumers(conn)).order_by(c.c.name)).all()
+                           .where(_webhook_consumers()).order_by(c.c.name)).all()
     until = now + timedelta(seconds=config.lock_seconds)
     out: dict[_Target, list[_Job]] = {}
     for target in targets:
@@ -366,9 +366,3 @@ def deliveries(engine: Engine, consumer: str, *, status: str | None = None,
     with engine.connect() as conn:
         rows = conn.execute(query.order_by(w.c.id.desc()).limit(limit)).all()
     return [dict(r._mapping) for r in rows]
-
-
-def pending_count(engine: Engine) -> int:
-    w = s.webhook_deliveries
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).where(w.c.status == "pending")).scalar_one())

@@ -64,6 +64,16 @@ _STATUS_RE = re.compile(r"(?:x|twitter)\.com/(?:[\w]+|i/web)/status(?:es)?/(\d+)
 _TRACKING = ("utm_", "fbclid", "gclid", "s=", "t=", "ref=", "igsh")
 _MASK40 = np.uint64(0xFF_FFFF_FFFF)  # five bytes
 _MULT = np.uint64(0x9E37_79B9_7F4A_7C15)  # odd: multiply-shift hashing
+# Band keys: a 64-bit mix of a band's ROWS values, offset by the band's number (one dict).
+_ROW_MULTS = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                       0x85EBCA77C2B2AE63][:ROWS], dtype=np.uint64)
+_BAND_OFFSETS = np.arange(BANDS, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)
+
+
+def band_keys(sig: np.ndarray) -> list[int]:
+    """The LSH bucket keys of a signature, one per band."""
+    rows = sig.astype(np.uint64).reshape(BANDS, ROWS)
+    return ((rows * _ROW_MULTS).sum(axis=1) ^ _BAND_OFFSETS).tolist()
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
@@ -168,7 +178,6 @@ class _Entry:
     case: _Case
     grams: np.ndarray | None  # 5-gram hashes, None when not indexed for near-duplicates
     slot: int  # row in the signature table, -1 when not indexed
-    bands: tuple[bytes, ...]  # LSH band keys
     head: bytes | None  # key of the first HEAD_CHARS characters
 
 
@@ -191,8 +200,8 @@ class CaseIndex:
         self.on_merge = on_merge
         self.merges = 0  # how many cases were merged into older ones
         self._hasher = MinHasher(NUM_PERM)
-        self._bands: list[dict[bytes, set[int]]] = [{} for _ in range(BANDS)]
-        self._heads: dict[bytes, set[int]] = {}
+        self._buckets: dict[int, int | set[int]] = {}  # LSH band key -> slot(s)
+        self._heads: dict[bytes, int | set[int]] = {}  # first characters -> slot(s)
         self._sigs = np.zeros((1024, NUM_PERM), dtype=np.uint32)  # slot -> signature
         self._slots: dict[int, _Entry] = {}
         self._free: list[int] = []
@@ -258,7 +267,7 @@ class CaseIndex:
                 if best is not None:
                     found.append(best)
         case = self._join(found, post_key, ts)
-        entry = _Entry(post_key, ts, case, grams, -1, (), head)
+        entry = _Entry(post_key, ts, case, grams, -1, head)
         self._posts[post_key] = entry
         self._push(ts, "post", post_key)
         if digest is not None:
@@ -302,15 +311,16 @@ class CaseIndex:
     # --- internals -----------------------------------------------------------------------
     def _near(self, grams: np.ndarray, sig: np.ndarray, head: bytes | None,
               ts: float) -> _Case | None:
-        raw = sig.tobytes()
-        step = ROWS * 4
+        buckets = self._buckets
         slots: set[int] = set()
-        for i, table in enumerate(self._bands):
-            hit = table.get(raw[i * step:(i + 1) * step])
-            if hit:
-                slots.update(hit)
-        if head is not None and head in self._heads:
-            slots.update(self._heads[head])
+        for key in (*band_keys(sig), head):
+            hit = buckets.get(key) if key is not head else self._heads.get(key)  # type: ignore[arg-type]
+            if hit is None:
+                continue
+            if type(hit) is int:
+                slots.add(hit)
+            else:
+                slots.update(hit)  # type: ignore[arg-type]
         if not slots:
             return None
         order = list(slots)
@@ -320,7 +330,7 @@ class CaseIndex:
             other = self._slots[slot]
             if abs(other.ts - ts) > self.window:
                 continue
-            if estimate < SIGNATURE_FLOOR and other.head != head:
+            if estimate < SIGNATURE_FLOOR and (head is None or other.head != head):
                 continue
             jac, contained = jaccard(grams, other.grams)
             ok = jac >= self.threshold or (
@@ -338,32 +348,18 @@ class CaseIndex:
             if slot >= self._sigs.shape[0]:
                 self._sigs = np.concatenate([self._sigs, np.zeros_like(self._sigs)])
         self._sigs[slot] = sig
-        raw = sig.tobytes()
-        step = ROWS * 4
         entry.slot = slot
-        entry.bands = tuple(raw[i * step:(i + 1) * step] for i in range(BANDS))
-        for table, band in zip(self._bands, entry.bands, strict=True):
-            bucket = table.get(band)
-            if bucket is None:
-                table[band] = {slot}
-            else:
-                bucket.add(slot)
+        keys = band_keys(sig)
+        _add(self._buckets, keys, slot)
         if entry.head is not None:
-            self._heads.setdefault(entry.head, set()).add(slot)
+            _add(self._heads, (entry.head,), slot)
         self._slots[slot] = entry
 
     def _unindex(self, entry: _Entry) -> None:
         slot = entry.slot
-        for table, band in zip(self._bands, entry.bands, strict=True):
-            bucket = table[band]
-            bucket.discard(slot)
-            if not bucket:
-                del table[band]
+        _discard(self._buckets, band_keys(self._sigs[slot]), slot)
         if entry.head is not None:
-            bucket = self._heads[entry.head]
-            bucket.discard(slot)
-            if not bucket:
-                del self._heads[entry.head]
+            _discard(self._heads, (entry.head,), slot)
         del self._slots[slot]
         self._free.append(slot)
 
@@ -396,6 +392,33 @@ class CaseIndex:
                 hit = table.get(key)  # type: ignore[arg-type]
                 if hit is not None and hit[1] <= ts:  # not refreshed since
                     del table[key]  # type: ignore[arg-type]
+
+
+def _add(table: dict, keys: Iterable, slot: int) -> None:
+    """Add a slot under each key; a lone slot is stored as an int, not a set (memory)."""
+    for key in keys:
+        hit = table.get(key)
+        if hit is None:
+            table[key] = slot
+        elif type(hit) is int:
+            if hit != slot:
+                table[key] = {hit, slot}
+        else:
+            hit.add(slot)
+
+
+def _discard(table: dict, keys: Iterable, slot: int) -> None:
+    for key in keys:
+        hit = table.get(key)
+        if hit is None:
+            continue
+        if type(hit) is int:
+            if hit == slot:
+                del table[key]
+        else:
+            hit.discard(slot)
+            if len(hit) == 1:
+                table[key] = next(iter(hit))
 
 
 def _link_keys(prefix: str, own_id: str, text: str, quote_of_id: str | None,

@@ -8,7 +8,9 @@ Two models share one feature extraction from whatever snapshots exist so far:
   exported) predicting the log growth log1p(E24) - log1p(E(t)) from log counts, the age, the
   speed over the latest interval and over the second half of the post's life, the share of
   reposts and quotes, the author's followers and the hour of day in WIB. The interval is the
-  10th..90th percentile of held-out log errors, per bucket of age and of current engagement.
+  10th..90th percentile of held-out log errors, per bucket of age (interpolated) and of current
+  engagement. `doubling_score` ranks posts by how far the forecast lies above twice the
+  current engagement (in log1p units, where the errors are about even).
 
 Both are plain data (`to_dict` / `from_dict`, JSON-serialisable) and evaluate in pure Python
 (about 30 microseconds a post), so triage needs neither scikit-learn nor a file: the pipeline
@@ -32,9 +34,11 @@ HORIZON_HOURS = 24.0
 MIN_AGE_HOURS = 1.0 / 60.0  # a snapshot taken in the first minute is read as one minute old
 WIB = timezone(timedelta(hours=7))
 FORMAT = "pantau.virality-forecaster/1"
-# Age buckets (hours) shared by the baseline and the interval table.
-AGE_EDGES = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
-ENGAGEMENT_EDGES = (1, 3, 10, 50)  # current-engagement buckets of the interval table
+AGE_EDGES = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # Szabo-Huberman's age buckets (hours)
+# The interval table: finer age buckets (interpolated in log-age between their centres) by
+# current-engagement buckets.
+INTERVAL_AGE_EDGES = tuple(round(0.125 * 2 ** (k / 2), 4) for k in range(16))  # 0.125 .. 22.6 h
+ENGAGEMENT_EDGES = (1, 3, 10, 50)
 FEATURE_NAMES = (
     "log_eng",  # log1p(E(t)), E = reposts + quotes + replies + likes (+ Reddit score)
     "log_age",  # log(age in hours)
@@ -153,6 +157,15 @@ def _bucket(value: float, edges: Sequence[float]) -> int:
     return bisect.bisect_right(edges, value)
 
 
+def _centres(edges: Sequence[float], top: float = HORIZON_HOURS) -> tuple[float, ...]:
+    """Log-age centre of each bucket (the first bucket is [edges[0]/2, edges[0]))."""
+    bounds = [edges[0] / 2, *edges, top]
+    return tuple(math.log(math.sqrt(a * b)) for a, b in zip(bounds, bounds[1:], strict=False))
+
+
+_INTERVAL_CENTRES = _centres(INTERVAL_AGE_EDGES)
+
+
 @dataclass(frozen=True)
 class SzaboHuberman:
     """log1p(E24) = a[k] + b[k] * log1p(E(t)) for age bucket k (AGE_EDGES)."""
@@ -257,7 +270,8 @@ class Forecaster:
         self.version = version
         self.base = base  # the ensemble's starting value (mean log growth)
         self.trees = tuple(trees)
-        self.quantiles = tuple(tuple(q) for q in quantiles)  # [age bucket][eng bucket] -> (q10, q90)
+        # [interval age bucket][engagement bucket] -> (q10, q90) of log1p errors
+        self.quantiles = tuple(tuple(q) for q in quantiles)
         self.baseline = baseline
         self.metadata = dict(metadata or {})
         self.method = f"gbt:{version}"
@@ -267,18 +281,36 @@ class Forecaster:
         """base + the sum of the trees' leaves: predicted log1p(E24) - log1p(E(t))."""
         return self._ensemble(features)
 
+    def interval(self, age_hours: float, engagement: int) -> tuple[float, float]:
+        """(q10, q90) of the log error at this age and engagement, interpolated in log-age."""
+        j = _bucket(engagement, ENGAGEMENT_EDGES)
+        x = math.log(max(age_hours, 1e-3))
+        c = _INTERVAL_CENTRES
+        i = bisect.bisect_right(c, x)
+        if i <= 0:
+            return self.quantiles[0][j]
+        if i >= len(c):
+            return self.quantiles[-1][j]
+        w = (x - c[i - 1]) / (c[i] - c[i - 1])
+        (a10, a90), (b10, b90) = self.quantiles[i - 1][j], self.quantiles[i][j]
+        return a10 + w * (b10 - a10), a90 + w * (b90 - a90)
+
     def forecast_observation(self, obs: Observation) -> Forecast:
         e = float(obs.engagement)
         if obs.age_hours >= HORIZON_HOURS:
             return Forecast(e, e, e, "observed")
         log_now = obs.features[0]
         growth = max(self.predict_log_growth(obs.features), 0.0)
-        q10, q90 = self.quantiles[_bucket(obs.age_hours, AGE_EDGES)][
-            _bucket(obs.engagement, ENGAGEMENT_EDGES)]
+        q10, q90 = self.interval(obs.age_hours, obs.engagement)
         value = math.expm1(log_now + growth)
         low = max(math.expm1(log_now + growth + q10), e)
         high = max(math.expm1(log_now + growth + q90), value)
         return Forecast(max(value, e), min(low, max(value, e)), high, self.method)
+
+    def doubling_score(self, obs: Observation) -> float:
+        """Predicted log1p(E24) - log1p(2 E(t)): above 0, the model expects the post to double."""
+        return obs.features[0] + max(self.predict_log_growth(obs.features), 0.0) - math.log1p(
+            2 * obs.engagement)
 
     def forecast(self, created_at: datetime, snapshots: Sequence[MetricSnapshot], *,
                  followers: int | None, now: datetime) -> Forecast | None:
@@ -293,7 +325,8 @@ class Forecaster:
             "features": list(FEATURE_NAMES),
             "base": self.base,
             "trees": [[list(part) for part in tree] for tree in self.trees],
-            "interval": {"age_edges": list(AGE_EDGES), "engagement_edges": list(ENGAGEMENT_EDGES),
+            "interval": {"age_edges": list(INTERVAL_AGE_EDGES),
+                         "engagement_edges": list(ENGAGEMENT_EDGES),
                          "quantiles": [[list(q) for q in row] for row in self.quantiles]},
             "szabo_huberman": self.baseline.to_dict(),
             "metadata": self.metadata,
@@ -306,7 +339,7 @@ class Forecaster:
         if list(data.get("features", [])) != list(FEATURE_NAMES):
             raise ForecastModelError("forecaster was trained on other features than this code computes")
         interval = data["interval"]
-        if (list(interval["age_edges"]) != list(AGE_EDGES)
+        if (list(interval["age_edges"]) != list(INTERVAL_AGE_EDGES)
                 or list(interval["engagement_edges"]) != list(ENGAGEMENT_EDGES)):
             raise ForecastModelError("forecaster interval buckets differ from this code's")
         try:

@@ -79,7 +79,7 @@ SLANG: dict[str, str] = {
     "corruption": "korupsi", "bribe": "suap", "hell": "neraka", "rot": "busuk", "stupid": "bodoh",
     "disappointed": "kecewa", "suck": "payah", "sucks": "payah", "trash": "sampah",
     "garbage": "sampah", "poisoning": "keracunan", "food": "makanan", "login": "login",
-    "nga": "tidak", "ngak": "tidak", "gaada": "tidak ada", "gatau": "tidak tahu",
+    "nga": "tidak", "ngak": "tidak", "gatau": "tidak tahu",
     "gamau": "tidak mau", "gabisa": "tidak bisa", "gbs": "tidak bisa",
     "gajelas": "tidak jelas", "tau": "tahu", "liat": "lihat", "ngeliat": "lihat",
     "cuman": "cuma", "cmn": "cuma", "cm": "cuma", "dpt": "dapat", "dapet": "dapat",
@@ -130,7 +130,7 @@ _CLASSES = {
         malas lemah lelah letih kurang minim mangkrak terbengkalai berantakan semrawut kumuh
         bau banjir becek bolong lubang longsor ambruk ancur kapok tega rakus serakah songong
         sombong arogan nyolot galak judes ketus lebay kocak ngelag lag hang crash bug down
-        sia mubazir susah gaje tidak_becus becus ngaret dipersulit persulit pelit lucu
+        mubazir gaje becus ngaret persulit pelit
         """,
     "kls_kasar": """
         anjing anjir bangsat babi tai taik kntl kontol goblok goblog tolol bego bodoh brengsek

@@ -25,6 +25,9 @@ _TOKEN_RE = re.compile(
     r"|(?P<punct>[?!]+)"
     r"|(?P<emoji>[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\u2B55\u203C\u2049]+)"
 )
+_TRIPLE_RE = re.compile(r"(.)\1\1")  # elongation: a letter three times or more
+_RUN_RE = re.compile(r"(.)\1{2,}")
+_REPEAT_RE = re.compile(r"(.)\1+")
 _NUM_UNIT_RE = re.compile(r"^(\d+(?:[.,]\d+)*)([a-z]*)$")
 _REDUP_RE = re.compile(r"^([a-z]{2,})[2²]$")  # "surat2", "hidup²" -> "surat", "hidup"
 _NEGATED_RE = re.compile(r"^(?:gak|ga|gk|nggak|ngga|ndak|tdk|gaa)([a-z]{3,})$")  # gasuka
@@ -92,7 +95,8 @@ _BE_TE_RE = re.compile(r"^[bcdfghjklmnpqstvwxyz]er")  # be-/te- only before C-er
 _SUFFIX_GROUPS = (("lah", "kah", "tah", "pun"), ("ku", "mu", "nya"), ("kan", "an", "i", "in"))
 
 
-def _root_candidates(word: str) -> set[str]:
+@lru_cache(maxsize=200_000)
+def _root_candidates(word: str) -> frozenset[str]:
     """Every dictionary root reachable from `word` by stripping affixes (a superset of ECS)."""
     roots = _roots()
     forms = [word]
@@ -114,7 +118,7 @@ def _root_candidates(word: str) -> set[str]:
                     found.add(candidate)
                 if depth > 1:
                     stack.append((candidate, depth - 1))
-    return found
+    return frozenset(found)
 
 
 def stem(word: str) -> str:
@@ -138,14 +142,14 @@ def stem(word: str) -> str:
 
 def _deelongate(word: str) -> str:
     """'bangeeet' -> 'banget', 'maaaaf' -> 'maaf', 'tolonggg' -> 'tolong'."""
-    if not re.search(r"(.)\1\1", word):
+    if not _TRIPLE_RE.search(word):
         return word
     vocab = _vocabulary()
-    doubled = re.sub(r"(.)\1{2,}", r"\1\1", word)
+    doubled = _RUN_RE.sub(r"\1\1", word)
     if doubled in vocab or doubled in SLANG:
         return doubled
-    single = re.sub(r"(.)\1+", r"\1", doubled)
-    return single if single in vocab or single in SLANG else re.sub(r"(.)\1{2,}", r"\1", word)
+    single = _REPEAT_RE.sub(r"\1", doubled)
+    return single if single in vocab or single in SLANG else _RUN_RE.sub(r"\1", word)
 
 
 @lru_cache(maxsize=200_000)
@@ -184,13 +188,21 @@ def split_compound(word: str) -> tuple[str, ...]:
     """An unknown run-together word -> known words of 3+ letters, or the word itself.
 
     For hashtags written without "#" ("percumalaporpolisi", "kaiaccess"): only a split into
-    words that are all known is taken, so ordinary unknown words (names, typos) stay whole.
+    words that are all known is taken (the fewest pieces), so ordinary unknown words (names,
+    typos) stay whole.
     """
-    parts = split_hashtag(word)
     vocab = _vocabulary()
-    if len(parts) > 1 and all(len(p) >= 3 and p in vocab for p in parts):
-        return parts
-    return (word,)
+    n = len(word)
+    best: list[tuple[str, ...] | None] = [None] * (n + 1)  # fewest known pieces covering word[:i]
+    best[0] = ()
+    for end in range(3, n + 1):
+        for start in range(max(0, end - 20), end - 2):
+            prev = best[start]
+            if prev is not None and word[start:end] in vocab:
+                if best[end] is None or len(prev) + 1 < len(best[end]):
+                    best[end] = prev + (word[start:end],)
+    result = best[n]
+    return result if result is not None and len(result) > 1 else (word,)
 
 
 @lru_cache(maxsize=50_000)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
 from pipelines.api.errors import ApiError
 from pipelines.consumers import Consumer, authenticate
 from pipelines.context import AppContext
@@ -41,7 +44,7 @@ def authenticator(ctx: AppContext):  # noqa: ANN201 - returns the route class's 
 
 def current_consumer(
     request: Request,
-    _credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Consumer:
     """The consumer the route class authenticated for this request."""
     return request.state.pantau_consumer

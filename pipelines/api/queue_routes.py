@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse
@@ -29,6 +29,7 @@ from triage.records import format_time
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
+CurrentConsumer = Annotated[Consumer, Depends(current_consumer)]
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -46,8 +47,9 @@ def queue_router(ctx: AppContext, route_class: type[APIRoute]) -> APIRouter:
     @router.post("/claim", response_model=ClaimResponse, summary="Claim items with a lease",
                  responses=_errors(400, 401, 422, 503))
     def claim(
-        body: ClaimRequest | None = Body(None, description='e.g. {"max": 50, "lease_seconds": 300}'),
-        consumer: Consumer = Depends(current_consumer),
+        consumer: CurrentConsumer,
+        body: Annotated[ClaimRequest | None,
+                        Body(description='e.g. {"max": 50, "lease_seconds": 300}')] = None,
     ) -> ClaimResponse:
         """Lease up to `max` items, highest priority first. Each one must be acked (or nacked)
         before `lease_until`; otherwise it returns to the queue and is delivered again (at
@@ -64,7 +66,7 @@ def queue_router(ctx: AppContext, route_class: type[APIRoute]) -> APIRouter:
 
     @router.post("/{delivery_id}/ack", response_model=AckResponse, summary="Acknowledge an item",
                  responses=_errors(401, 404, 409, 503))
-    def ack(delivery_id: str, consumer: Consumer = Depends(current_consumer)) -> AckResponse:
+    def ack(delivery_id: str, consumer: CurrentConsumer) -> AckResponse:
         """Settle a delivery: the item is done. Acking the same delivery again changes nothing
         (`already_acked` is true). After the lease ran out the answer is 409."""
         fresh = queue.ack(ctx.engine, delivery_id, now=ctx.clock(), consumer=consumer.name)
@@ -74,8 +76,9 @@ def queue_router(ctx: AppContext, route_class: type[APIRoute]) -> APIRouter:
                  responses=_errors(400, 401, 404, 409, 422, 503))
     def nack(
         delivery_id: str,
-        body: NackRequest | None = Body(None, description='e.g. {"delay_seconds": 60, "error": "..."}'),
-        consumer: Consumer = Depends(current_consumer),
+        consumer: CurrentConsumer,
+        body: Annotated[NackRequest | None,
+                        Body(description='e.g. {"delay_seconds": 60, "error": "..."}')] = None,
     ) -> NackResponse:
         """Return an item: it is delivered again after `delay_seconds`, or dead-lettered once it
         has been delivered `max_attempts` times (an operator requeues it with

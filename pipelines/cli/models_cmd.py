@@ -160,9 +160,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 0
     print(f"{args.file}: {len(rows)} posts; models " + ", ".join(classifier.versions.values()))
     for name in MODEL_NAMES:
-        note = " (gold aduan posts only)" if name == "maladministration" else ""
         print()
-        print(reports[name].render() + note)
+        if name == "maladministration":
+            print("(maladministration: gold aduan posts only, with the label the classifier gives)")
+        print(reports[name].render())
     print()
     print("targets:")
     print(f"  kind macro-F1                      {targets['kind_macro_f1']:.3f}  (>= 0.75)")

@@ -15,16 +15,19 @@ from fastapi.testclient import TestClient
 from pipelines import api, consumers, queue
 from pipelines.context import AppContext
 from tests.conftest import FrozenClock
-from tests.pipelines.test_queue_support import (  # noqa: F401 - fixtures
+from tests.pipelines import test_queue_support as support
+from tests.pipelines.test_queue_support import (
     assert_valid,
     contract_schema_inlined,
     make_ctx,
-    qdb_url,
-    queue_db_url,
     seed_items,
 )
 
 CLAIM = "/api/v1/queue/claim"
+
+# Fixtures shared by the queue test modules (one database per module, emptied per test).
+qdb_url = support.qdb_url
+queue_db_url = support.queue_db_url
 
 
 class Api:
@@ -123,7 +126,8 @@ def test_unknown_expired_and_foreign_deliveries(client: Api, clock: FrozenClock)
     assert client.post(f"/api/v1/queue/{again[0]['delivery_id']}/nack").status_code == 404
 
 
-def test_ack_after_nack_conflicts_and_dead_letters_after_max_attempts(client: Api, clock: FrozenClock) -> None:
+def test_ack_after_nack_conflicts_and_dead_letters_after_max_attempts(client: Api,
+                                                                       clock: FrozenClock) -> None:
     seed_items(client.ctx.engine, 1, now=clock())
     statuses = []
     for _ in range(3):  # [queue] max_attempts = 3 in this app's config
@@ -143,7 +147,8 @@ BAD_CLAIMS = [
     ({"max": True}, 422, "invalid_request", "max must be a whole number between 1 and 500"),
     ({"max": None}, 422, "invalid_request", "max must be a whole number between 1 and 500"),
     ({"lease_seconds": 0}, 422, "invalid_request", "lease_seconds must be a whole number between 1 and 3600"),
-    ({"lease_seconds": 86400}, 422, "invalid_request", "lease_seconds must be a whole number between 1 and 3600"),
+    ({"lease_seconds": 86400}, 422, "invalid_request",
+     "lease_seconds must be a whole number between 1 and 3600"),
     ({"max_items": 5}, 422, "invalid_request", "unknown field 'max_items'"),
     ([1, 2], 422, "invalid_request", "request body must be a JSON object"),
     ("ten", 422, "invalid_request", "request body must be a JSON object"),
@@ -206,14 +211,16 @@ def test_unknown_paths_and_methods_are_json_errors(client: Api) -> None:
 
 def test_openapi_describes_the_queue_with_the_contract(client: Api) -> None:
     spec = client.client.get("/openapi.json").json()
-    assert {CLAIM, "/api/v1/queue/{delivery_id}/ack", "/api/v1/queue/{delivery_id}/nack"} <= set(spec["paths"])
+    paths = {CLAIM, "/api/v1/queue/{delivery_id}/ack", "/api/v1/queue/{delivery_id}/nack"}
+    assert paths <= set(spec["paths"])
     assert spec["components"]["securitySchemes"]["ConsumerToken"] == {
         "type": "http", "scheme": "bearer",
         "description": spec["components"]["securitySchemes"]["ConsumerToken"]["description"]}
     claim = spec["paths"][CLAIM]["post"]
     assert claim["security"] == [{"ConsumerToken": []}]
     assert {"200", "401", "422"} <= set(claim["responses"])
-    assert claim["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
+    invalid = claim["responses"]["422"]["content"]["application/json"]["schema"]
+    assert invalid["$ref"].endswith("/ErrorResponse")
     item = spec["components"]["schemas"]["ClaimedItem"]["properties"]["item"]
     assert item == contract_schema_inlined()
     assert "#/$defs" not in json.dumps(spec)
@@ -236,3 +243,19 @@ def test_never_a_500_for_odd_requests(client: Api, clock: FrozenClock) -> None:
         assert 200 <= response.status_code < 500, (path, kwargs, response.status_code, response.text)
         if response.status_code >= 400:
             assert response.json()["error"]["message"]
+
+
+def test_an_unreachable_database_is_a_503_not_a_500(tmp_path: Path, clock: FrozenClock) -> None:
+    from sqlalchemy import create_engine
+
+    from pipelines.settings import load_settings
+
+    settings = load_settings({"data_dir": str(tmp_path)}, env={}, config_path=None)
+    dead = create_engine("postgresql+psycopg://postgres@127.0.0.1:9/nowhere",
+                         connect_args={"connect_timeout": 2})
+    app = FastAPI()
+    api.mount(app, AppContext(settings, clock=clock, _engine=dead))
+    response = TestClient(app).post(CLAIM, headers={"Authorization": "Bearer pnt_x"})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert response.json()["error"]["code"] == "unavailable"
+    dead.dispose()

@@ -23,15 +23,14 @@ from pipelines.run import import_file
 from pipelines.store import schema as s
 from pipelines.triage_stage import TriageStage
 from tests.conftest import FrozenClock
-from tests.pipelines.test_queue_support import (  # noqa: F401 - fixtures
+from tests.pipelines import test_queue_support as support
+from tests.pipelines.test_queue_support import (
     SCHEMA_PATH,
     assert_valid,
     contract_item,
     empty_tables,
     labels,
     make_ctx,
-    qdb_url,
-    queue_db_url,
     validator,
 )
 from triage.classify import LabelPrediction, Labels
@@ -77,6 +76,10 @@ DESIGN_EXAMPLE = {
     },
     "redaction": {"policy": "v1", "entities": {"NIK": 1}},
 }
+
+# Fixtures shared by the queue test modules (one database per module, emptied per test).
+qdb_url = support.qdb_url
+queue_db_url = support.queue_db_url
 
 
 # --- the schema itself -------------------------------------------------------------------------
@@ -191,13 +194,16 @@ def _tiny_classifier():  # noqa: ANN202
         pipelines[name] = build_pipeline(seed=13).fit([e.text for e in rows],
                                                       [getattr(e, name) for e in rows])
     classifier = Classifier(pipelines, {n: f"{n}/tiny-test" for n in MODEL_NAMES})
+    for stale in cache.parent.glob("pantau-tiny-classifier-*.pickle"):
+        stale.unlink(missing_ok=True)  # made by older code
     cache.write_bytes(pickle.dumps(classifier))
     return classifier
 
 
 def test_every_item_from_the_real_pipeline_validates(qdb_url: str, tmp_path: Path,
                                                       request: pytest.FixtureRequest) -> None:
-    ctx = make_ctx(qdb_url, tmp_path, FrozenClock(NOW), "[queue.policy]\nmax_tier = \"P4\"\nmin_kind_score = 0.3\n")
+    config = '[queue.policy]\nmax_tier = "P4"\nmin_kind_score = 0.3\n'
+    ctx = make_ctx(qdb_url, tmp_path, FrozenClock(NOW), config)
     report = import_file(ctx, SAMPLE, "jsonl")
     assert report.posts_new > 100
     if (REPO / "models" / "production.json").exists():

@@ -12,13 +12,16 @@ from sqlalchemy import select
 from pipelines import queue
 from pipelines.store import schema as s
 from pipelines.store.db import open_database
-from tests.pipelines.test_queue_support import (  # noqa: F401 - fixtures
+from tests.pipelines import test_queue_support as support
+from tests.pipelines.test_queue_support import (
     contract_item,
-    qdb_url,
-    qengine,
-    queue_db_url,
     seed_items,
 )
+
+# Fixtures shared by the queue test modules (one database per module, emptied per test).
+qdb_url = support.qdb_url
+qengine = support.qengine
+queue_db_url = support.queue_db_url
 
 
 def _rows(engine) -> list[dict]:  # noqa: ANN001

@@ -91,7 +91,7 @@ def test_a_consumer_killed_mid_batch_loses_nothing(pg_url: str) -> None:
     items = {i["item_id"] for i in seed_items(engine, 40, now=_now())}
     engine.dispose()
     receive, send = FORK.Pipe(duplex=False)
-    proc = FORK.Process(target=_die, args=(pg_url, 20, 30, send))
+    proc = FORK.Process(target=_die, args=(pg_url, 20, 2, send))  # a 2-second lease
     proc.start()
     send.close()
     assert receive.poll(30)
@@ -102,10 +102,13 @@ def test_a_consumer_killed_mid_batch_loses_nothing(pg_url: str) -> None:
     held = set(report["items"]) - set(report["acked"])
     assert len(report["items"]) == 20 and len(report["acked"]) == 5
 
-    # While the lease runs, the held items stay hidden: others get only the 20 never claimed.
-    others = queue.claim(engine, "survivor", 500, 600, now=_now())
+    # Checked at explicit times around the (short) lease, so neither sleeps nor a slow machine
+    # change the outcome. While the lease runs, the held items stay hidden: another consumer
+    # gets only the 20 never claimed.
+    during = report["lease_until"] - timedelta(seconds=1)
+    others = queue.claim(engine, "survivor", 500, 600, now=during)
     assert {d.item["item_id"] for d in others} == items - set(report["items"])
-    # After the lease (checked with an explicit time, not a sleep), the held items come back.
+    # After the lease, the held items come back; the five acked never do.
     after = report["lease_until"] + timedelta(seconds=1)
     back = queue.claim(engine, "survivor", 500, 600, now=after)
     assert {d.item["item_id"] for d in back} == held

@@ -26,6 +26,7 @@ from pipelines.schedule import (
     refresh_due,
     source_status,
 )
+from tests.conftest import FrozenClock
 from tests.pipelines.test_collect import SEARCH, Sleeps, context, x_fixture
 
 T0 = datetime(2026, 11, 22, 6, 0, tzinfo=timezone.utc)
@@ -120,13 +121,16 @@ def test_auth_error_pauses_the_job_and_a_crashing_job_does_not_stop_the_schedule
     assert sched.scheduler.running
 
 
-def test_sigterm_stops_the_scheduler_cleanly(sqlite_url, tmp_path, clock) -> None:  # noqa: ANN001
+def test_sigterm_stops_the_scheduler_cleanly(sqlite_url, tmp_path) -> None:  # noqa: ANN001
+    # APScheduler runs on the real clock: first runs a day ahead, so no job fires during the test
+    clock = FrozenClock(datetime.now(timezone.utc) + timedelta(days=1))
     ctx = context(sqlite_url, tmp_path, clock, '[sources.x]\nagencies = ["pln"]\n', x_bearer_token="t")
     scheduler = CollectionScheduler(ctx)
     timer = threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGTERM))
-    timer.start()
     started = time.monotonic()
-    scheduler.run_forever(poll_seconds=0.05)
+    with responses.RequestsMock(assert_all_requests_are_fired=False):  # and none reaches the network
+        timer.start()
+        scheduler.run_forever(poll_seconds=0.05)
     assert time.monotonic() - started < 5 and scheduler.stop_event.is_set()
     assert not scheduler.scheduler.running
     saved = checkpoints.load_all(ctx.engine, SCHEDULE_SOURCE)

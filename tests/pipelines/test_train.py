@@ -15,6 +15,7 @@ from pipelines.store import schema as s
 from pipelines.store.db import open_database
 from pipelines.train import (
     Example,
+    TrainingError,
     human_labels,
     merge_human_labels,
     seed_corpus,
@@ -113,11 +114,17 @@ def test_training_writes_artifacts_with_card_and_metadata(trained: tuple[Path, d
 
 
 def test_retraining_the_same_data_gets_a_new_version(tmp_path: Path, subset: list[Example]) -> None:
-    few = subset[::2]
-    first = train(few, tmp_path, now=NOW, folds=0, params={"calibration_folds": 2})
-    second = train(few, tmp_path, now=NOW, folds=0, params={"calibration_folds": 2})
+    first = train(subset, tmp_path, now=NOW, folds=0, params={"calibration_folds": 2})
+    second = train(subset, tmp_path, now=NOW, folds=0, params={"calibration_folds": 2})
     assert second["kind"] == first["kind"] + "-2"
     assert not (tmp_path / "production.json").exists()  # nothing promoted unless asked
+
+
+def test_too_little_data_is_a_clear_error(tmp_path: Path, subset: list[Example]) -> None:
+    with pytest.raises(TrainingError, match="too few"):
+        train(subset[:20], tmp_path)
+    with pytest.raises(TrainingError, match="fewer than 2 labels with >= 10 examples"):
+        train(subset[::4], tmp_path, folds=0)
 
 
 def test_human_labels_come_from_the_reviews_table(tmp_path: Path) -> None:

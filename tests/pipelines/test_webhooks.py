@@ -20,13 +20,12 @@ from pipelines import consumers, queue, webhooks
 from pipelines.context import AppContext
 from pipelines.store import schema as s
 from tests.conftest import FrozenClock
-from tests.pipelines.test_queue_support import (  # noqa: F401 - fixtures
+from tests.pipelines import test_queue_support as support
+from tests.pipelines.test_queue_support import (
     _post_rows,
     assert_valid,
     contract_item,
     make_ctx,
-    qdb_url,
-    queue_db_url,
     seed_items,
 )
 
@@ -34,6 +33,10 @@ A_URL = "https://lapor.example/hooks/pantau"
 B_URL = "https://sikd.example/webhook?key=abc"
 CONFIG = webhooks.WebhookConfig(max_attempts=3, timeout_seconds=2, backoff_base_seconds=30,
                                 backoff_max_seconds=3600, workers=4, batch_per_consumer=20)
+
+# Fixtures shared by the queue test modules (one database per module, emptied per test).
+qdb_url = support.qdb_url
+queue_db_url = support.queue_db_url
 
 
 def half() -> float:
@@ -144,7 +147,8 @@ def test_each_consumer_gets_every_item_signed(ctx: AppContext, clock: FrozenCloc
 
 
 @responses.activate
-def test_failures_retry_with_backoff_then_dead_letter_and_retry(ctx: AppContext, clock: FrozenClock, pair) -> None:  # noqa: ANN001
+def test_failures_retry_with_backoff_then_dead_letter_and_retry(ctx: AppContext, clock: FrozenClock,
+                                                                pair) -> None:  # noqa: ANN001
     deliveries: list[str] = []
 
     def flaky(request):  # noqa: ANN001, ANN202
