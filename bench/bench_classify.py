@@ -62,13 +62,13 @@ def main() -> int:
 
     texts, source = _texts(args.n, args.seed)
     rss_before = _peak_rss_mb()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     from pipelines.models import load_classifier
 
-    imported = time.perf_counter() - start
-    start = time.perf_counter()
+    imported, imported_cpu = time.perf_counter() - start, time.process_time() - cpu
+    start, cpu = time.perf_counter(), time.process_time()
     classifier = load_classifier(Path(args.models_dir))
-    loaded = time.perf_counter() - start
+    loaded, loaded_cpu = time.perf_counter() - start, time.process_time() - cpu
 
     results = {}
     for label, chunk in (("cold cache", texts[: args.n]), ("warm process", texts[args.n :])):
@@ -79,7 +79,8 @@ def main() -> int:
         results[label] = (len(chunk) / elapsed, len(chunk) / cpu)
     print(f"texts: {source}; models: {', '.join(classifier.versions.values())}")
     print(f"cold start: {imported + loaded:.2f} s = import of the libraries {imported:.2f} s "
-          f"+ loading the 3 models {loaded:.2f} s   (target < 2 s)")
+          f"+ loading the 3 models {loaded:.2f} s; CPU time {imported_cpu + loaded_cpu:.2f} s "
+          f"({imported_cpu:.2f} + {loaded_cpu:.2f})   (target < 2 s)")
     for label, (rate, cpu_rate) in results.items():
         print(f"throughput, {args.n} new posts, {label}: {rate:,.0f} posts/s wall clock, "
               f"{cpu_rate:,.0f} posts per CPU-second   (target >= 2,000)")

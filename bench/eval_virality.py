@@ -145,12 +145,13 @@ def train(args) -> Path:
     ours = np.array([forecaster.predict_log_growth(list(x)) for x in check])
     if not np.allclose(ours, model.predict(check), atol=1e-6):
         raise SystemExit("exported trees disagree with scikit-learn's predictions")
-    metadata["metrics"] = evaluate(forecaster, args.n_test, quiet=True)
     folder = Path(args.models_dir) / MODEL_NAME / version
     if folder.exists():
         raise SystemExit(f"{folder} exists; versions are immutable (pass --version)")
     folder.mkdir(parents=True)
     (folder / MODEL_FILE).write_text(json.dumps(forecaster.to_dict(), separators=(",", ":")) + "\n")
+    (folder / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    metadata["metrics"] = evaluate(forecaster, args.n_test, quiet=True)
     (folder / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
     (folder / "MODEL_CARD.md").write_text(_card(version, metadata))
     print(f"wrote {folder} ({(folder / MODEL_FILE).stat().st_size / 1024:.0f} KiB)", file=sys.stderr)
@@ -230,8 +231,8 @@ def _fit_sh_at(age: float, n: int) -> tuple[float, float]:
 
 def evaluate(forecaster: Forecaster, n_test: int, *, quiet: bool = False, oracle: bool = False) -> dict:
     test = simulate_cascades(n_test, seed=SEED_TEST)
-    sh_a, sh_b = _fit_sh_at(1.0, n_test)
-    results: dict = {"sh_at_1h": {"a": sh_a, "b": sh_b}}
+    sh_int, sh_slope = _fit_sh_at(1.0, n_test)
+    results: dict = {"sh_at_1h": {"a": sh_int, "b": sh_slope}}
     for label, regular in (("observed_1h", True), ("single_snapshot_1h", False)):
         feats, e_now, e_24, gbt, sh, lows, highs = [], [], [], [], [], [], []
         for c in test:
@@ -245,7 +246,7 @@ def evaluate(forecaster: Forecaster, n_test: int, *, quiet: bool = False, oracle
             gbt.append(math.log1p(f.engagement))
             lows.append(f.low)
             highs.append(f.high)
-            sh.append(sh_a + sh_b * obs.features[0])
+            sh.append(sh_int + sh_slope * obs.features[0])
         e_now_a, e_24_a = np.array(e_now, float), np.array(e_24, float)
         log_24, gbt_a, sh_a = np.log1p(e_24_a), np.array(gbt), np.array(sh)
         res = {}

@@ -103,7 +103,8 @@ class RedditSession(requests.Session):
                 self._retry_or_fail(attempt, f"Reddit server error {status} on {path}")
                 continue
             if status == 401 or (token and status in (400, 403)):
-                raise CollectorAuthError(f"Reddit rejected the app credentials ({status}): {CREDENTIALS_HELP}")
+                raise CollectorAuthError(
+                    f"Reddit rejected the app credentials ({status}): {CREDENTIALS_HELP}")
             if status == 429:
                 until = self._reset_at(response) or self.clock() + self.rate_limit_fallback
                 raise CollectorRateLimited(f"Reddit rate limit on {path} (429)", until)
@@ -139,7 +140,8 @@ class RedditSession(requests.Session):
         if attempt >= self.max_attempts:
             raise CollectorError(f"{reason}, gave up after {attempt} attempts")
         delay = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
-        log.warning("%s: retrying in %.0f s (attempt %d of %d)", reason, delay, attempt + 1, self.max_attempts)
+        log.warning("%s: retrying in %.0f s (attempt %d of %d)", reason, delay, attempt + 1,
+                    self.max_attempts)
         self.sleep(delay)
 
 
@@ -162,12 +164,15 @@ class ListingState:
             data = json.loads(text) if text else {}
         except ValueError:
             data = {}
-        return cls(**{k: data[k] for k in cls.__slots__ if isinstance(data, dict) and data.get(k) is not None})
+        if not isinstance(data, dict):
+            return cls()
+        return cls(**{k: data[k] for k in cls.__slots__ if data.get(k) is not None})
 
 
 def build_search_queries(aliases: Sequence[str], *, max_length: int = MAX_QUERY_LENGTH) -> list[str]:
     """Agency names packed into `"a" OR "b" ...` queries that fit Reddit's length limit."""
-    terms = list(dict.fromkeys('"' + " ".join(a.replace('"', " ").split()) + '"' for a in aliases if a.strip()))
+    terms = list(dict.fromkeys(
+        '"' + " ".join(a.replace('"', " ").split()) + '"' for a in aliases if a.strip()))
     queries: list[str] = []
     current = ""
     for term in terms:
@@ -297,7 +302,8 @@ class RedditCollector:
             except prawcore.BadJSON:
                 self.session.last_body = None
                 if attempt >= self.max_attempts:
-                    raise CollectorError(f"malformed JSON from /{path}, gave up after {attempt} attempts") from None
+                    raise CollectorError(
+                        f"malformed JSON from /{path}, gave up after {attempt} attempts") from None
                 delay = self.backoff_base * 2 ** (attempt - 1)
                 log.warning("malformed JSON from /%s: retrying in %.0f s", path, delay)
                 self.sleep(delay)
@@ -311,7 +317,8 @@ class RedditCollector:
             except prawcore.ResponseException as exc:
                 raise CollectorError(f"Reddit answered {exc.response.status_code} on /{path}") from None
             except praw.exceptions.RedditAPIException as exc:
-                raise RedditListingError(f"/{path}: Reddit API error {exc.items[0].error_type if exc.items else ''}") from None
+                kind = exc.items[0].error_type if exc.items else ""
+                raise RedditListingError(f"/{path}: Reddit API error {kind}") from None
             body = self.session.last_body
             if body is None or not isinstance(payload, (dict, list)):
                 raise CollectorError(f"Reddit answered /{path} without a listing")

@@ -155,4 +155,5 @@ def listing_children(payload: Any) -> list[Mapping[str, Any]]:
     if not (isinstance(payload, Mapping) and isinstance(payload.get("data"), Mapping)):
         return []
     children = payload["data"].get("children")
-    return [c["data"] for c in children or [] if isinstance(c, Mapping) and isinstance(c.get("data"), Mapping)]
+    return [c["data"] for c in children or []
+            if isinstance(c, Mapping) and isinstance(c.get("data"), Mapping)]

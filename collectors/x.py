@@ -259,7 +259,8 @@ class XCollector:
         since = state.since_id
         if since and (snowflake_time(since) or now) < now - RECENT_WINDOW + timedelta(minutes=5):
             log.warning("X watermark of %s is older than the 7-day search window; restarting it", query.key)
-            since, state = None, SweepState(start_time=format_time(now - RECENT_WINDOW + timedelta(minutes=5)))
+            floor = format_time(now - RECENT_WINDOW + timedelta(minutes=5))
+            since, state = None, SweepState(start_time=floor)
         start_time = state.start_time
         if start_time and start_time < format_time(now - RECENT_WINDOW + timedelta(minutes=5)):
             start_time = format_time(now - RECENT_WINDOW + timedelta(minutes=5))
@@ -389,7 +390,8 @@ class XCollector:
 
     def _wait(self, attempt: int, base: float, reason: str) -> None:
         delay = self._backoff(attempt, base)
-        log.warning("%s: retrying in %.0f s (attempt %d of %d)", reason, delay, attempt + 1, self.max_attempts)
+        log.warning("%s: retrying in %.0f s (attempt %d of %d)", reason, delay, attempt + 1,
+                    self.max_attempts)
         self.sleep(delay)
 
 

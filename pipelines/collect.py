@@ -92,13 +92,15 @@ REDDIT_DEFAULTS: dict[str, Any] = {
 X_NOT_CONFIGURED = ("no bearer token: set PANTAU_X_BEARER_TOKEN in the environment or x_bearer_token "
                     "in the config file")
 REDDIT_NOT_CONFIGURED = ("no app credentials: set PANTAU_REDDIT_CLIENT_ID and PANTAU_REDDIT_CLIENT_SECRET "
-                         "in the environment, or reddit_client_id and reddit_client_secret in the config file")
+                         "in the environment, or reddit_client_id and reddit_client_secret in the "
+                         "config file")
 
 
 @dataclass(frozen=True)
 class SourceResult:
     source: str
-    status: str  # ok, partial, stopped, error, not_configured, disabled, rate_limited, auth_error, budget_exhausted
+    # ok, partial, stopped, error, not_configured, disabled, rate_limited, auth_error, budget_exhausted
+    status: str
     posts_new: int = 0
     message: str = ""
     retry_at: datetime | None = None  # rate limit or exhausted budget: do not run before this
@@ -201,12 +203,15 @@ class SourceRun:
             parts.append("stopped on request")
         return "; ".join(parts)
 
-    def finish(self, status: str, message: str | None = None, retry_at: datetime | None = None) -> SourceResult:
+    def finish(self, status: str, message: str | None = None,
+               retry_at: datetime | None = None) -> SourceResult:
         message = message or self.summary()
-        _run_module().finish_run(self.ctx.engine, self.run_id, self.ctx.clock(), status=status, pages=self.pages,
+        _run_module().finish_run(self.ctx.engine, self.run_id, self.ctx.clock(), status=status,
+                                 pages=self.pages,
                    posts_fetched=self.posts_fetched, posts_new=self.posts_new, message=message,
                    rate_limited_until=retry_at if status == "rate_limited" else None)
-        return SourceResult(self.source, status, self.posts_new, message, retry_at, self.pages, self.posts_fetched)
+        return SourceResult(self.source, status, self.posts_new, message, retry_at, self.pages,
+                            self.posts_fetched)
 
 
 def execute(ctx: AppContext, source: str, body: Callable[[SourceRun], None], *,
@@ -284,7 +289,8 @@ def run_x(ctx: AppContext, *, sleep: Callable[[float], None] = time.sleep,
                 break
             state = SweepState.from_json(saved[key].value if key in saved else None)
             pages = collector.search(queries[key], state, remaining=lambda: budget.remaining("search"),
-                                     page_size=cfg["page_size"], backfill=timedelta(hours=cfg["backfill_hours"]))
+                                     page_size=cfg["page_size"],
+                                     backfill=timedelta(hours=cfg["backfill_hours"]))
             try:
                 for taken, fetched in enumerate(pages, start=1):
                     run.store(fetched, checkpoint_key=key)
@@ -334,7 +340,8 @@ def last_replies(engine: Any, post_ids: list[str]) -> dict[str, int | None]:
     with engine.connect() as conn:
         for start in range(0, len(post_ids), 400):
             rows = conn.execute(select(p.c.post_id, m.c.replies).select_from(
-                p.join(last, last.c.post_pk == p.c.id).join(m, and_(m.c.post_pk == p.c.id, m.c.at == last.c.at)))
+                p.join(last, last.c.post_pk == p.c.id)
+                .join(m, and_(m.c.post_pk == p.c.id, m.c.at == last.c.at)))
                 .where(p.c.platform == "reddit", p.c.post_id.in_(post_ids[start : start + 400])))
             out.update({post_id: replies for post_id, replies in rows})
     return out

@@ -127,7 +127,8 @@ def refresh_x(ctx: AppContext, *, sleep: Callable[[float], None] = time.sleep,
     collector = x_collector(ctx, cfg, sleep)
 
     def body(run: SourceRun) -> None:
-        for fetched in collector.lookup([d.post_id for d in due], remaining=lambda: budget.remaining("lookup")):
+        ids = [d.post_id for d in due]
+        for fetched in collector.lookup(ids, remaining=lambda: budget.remaining("lookup")):
             run.store(fetched, budget_kind="lookup")
             if run.stop_requested():
                 break
@@ -154,7 +155,8 @@ def refresh_reddit(ctx: AppContext, *, sleep: Callable[[float], None] = time.sle
     def body(run: SourceRun) -> None:
         fetches = 0
         for fetched in collector.info([fullname(d.post_id) for d in due], remaining=budget.remaining):
-            wanted = comments_wanted(ctx, fetched.page.posts, cfg["min_agency_score"]) if cfg["comments"] else []
+            wanted = (comments_wanted(ctx, fetched.page.posts, cfg["min_agency_score"])
+                      if cfg["comments"] else [])
             run.store(fetched)
             for submission_id in wanted:
                 if fetches >= cfg["refresh_max_comment_fetches"] or run.stop_requested():
@@ -225,8 +227,8 @@ def _maintenance(hook: Callable[[AppContext], Any]) -> Callable[..., list[Source
 class CollectionScheduler:
     """The `pantau schedule` process: jobs, rescheduling on rate limits, clean stop."""
 
-    def __init__(self, ctx: AppContext, *, scheduler: Any = None, sleep: Callable[[float], None] | None = None,
-                 max_workers: int = 4) -> None:
+    def __init__(self, ctx: AppContext, *, scheduler: Any = None,
+                 sleep: Callable[[float], None] | None = None, max_workers: int = 4) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -260,7 +262,8 @@ class CollectionScheduler:
         if self.stop_event.is_set():
             return []
         try:
-            results = self.specs[job_id].runner(self.ctx, sleep=self.sleep, should_stop=self.stop_event.is_set)
+            results = self.specs[job_id].runner(self.ctx, sleep=self.sleep,
+                                                should_stop=self.stop_event.is_set)
         except Exception as exc:  # noqa: BLE001 - a failing job must not take the scheduler down
             log.error("job %s failed: %s: %s", job_id, type(exc).__name__, exc)
             return []
@@ -339,15 +342,16 @@ class SourceStatus:
     source: str  # job id: x, x-metrics, reddit, reddit-metrics
     state: str  # scheduled, not_configured, disabled
     interval_minutes: int
-    last_run: dict[str, Any] | None  # started_at, finished_at, status, pages, posts_fetched, posts_new, message
-    next_run: str | None  # ISO time, "paused" (auth error), "stopped" (scheduler down) or None (never scheduled)
+    last_run: dict[str, Any] | None  # started_at, finished_at, status, pages, posts_*, message
+    next_run: str | None  # ISO time, "paused" (auth error), "stopped" (scheduler down), None (never)
     rate_limited_until: datetime | None  # still in force at `now`
     quota: dict[str, Any] | None  # the source's BudgetStatus.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "state": self.state, "interval_minutes": self.interval_minutes,
                 "last_run": self.last_run, "next_run": self.next_run,
-                "rate_limited_until": self.rate_limited_until.isoformat() if self.rate_limited_until else None,
+                "rate_limited_until": (self.rate_limited_until.isoformat()
+                                       if self.rate_limited_until else None),
                 "quota": self.quota}
 
     def line(self) -> str:
@@ -379,15 +383,18 @@ def source_status(ctx: AppContext) -> list[SourceStatus]:
     out: list[SourceStatus] = []
     saved = checkpoints.load_all(ctx.engine, SCHEDULE_SOURCE)
     for name, defaults, configured, make_budget in (
-        ("x", X_DEFAULTS, x_configured, x_budget), ("reddit", REDDIT_DEFAULTS, reddit_configured, reddit_budget),
+        ("x", X_DEFAULTS, x_configured, x_budget),
+        ("reddit", REDDIT_DEFAULTS, reddit_configured, reddit_budget),
     ):
         cfg = source_config(ctx.settings, name, defaults)
         state = ("disabled" if not cfg["enabled"] else
                  "scheduled" if configured(ctx.settings) else "not_configured")
         quota = make_budget(ctx, cfg).status().to_dict() if state == "scheduled" else None
-        for job_id, minutes in ((name, cfg["interval_minutes"]), (f"{name}-metrics", cfg["refresh_interval_minutes"])):
+        jobs = ((name, cfg["interval_minutes"]), (f"{name}-metrics", cfg["refresh_interval_minutes"]))
+        for job_id, minutes in jobs:
             with ctx.engine.connect() as conn:
-                row = conn.execute(select(r).where(r.c.source == job_id).order_by(r.c.id.desc()).limit(1)).first()
+                row = conn.execute(select(r).where(r.c.source == job_id)
+                                   .order_by(r.c.id.desc()).limit(1)).first()
             last = None
             limited = None
             if row is not None:
@@ -395,7 +402,8 @@ def source_status(ctx: AppContext) -> list[SourceStatus]:
                         "finished_at": row.finished_at.isoformat() if row.finished_at else None,
                         "status": row.status, "pages": row.pages, "posts_fetched": row.posts_fetched,
                         "posts_new": row.posts_new, "message": row.message}
-                limited = row.rate_limited_until if row.rate_limited_until and row.rate_limited_until > now else None
+                until = row.rate_limited_until
+                limited = until if until and until > now else None
             next_run = saved[job_id].value if job_id in saved else None
             out.append(SourceStatus(job_id, state, int(minutes), last, next_run, limited, quota))
     return out

@@ -3,9 +3,9 @@
 `build_pipeline` is the factory shared by training and serving: text normalisation lives inside
 the scikit-learn Pipeline, so a saved model carries its own preprocessing:
 
-    normalize (raw text -> stems, triage.text)  -> ngrams (hashed word and character n-grams,
-    stateless)  -> select (the columns seen in training)  -> tfidf  -> model (calibrated
-    linear classifier)
+    normalize (raw text -> stems, triage.text)  -> ngrams (hashed words and word bigrams, and
+    character n-grams if asked; stateless)  -> select (the columns seen in training)  -> tfidf
+    -> model (linear SVM, temperature-calibrated)
 
 The first two steps hold no learned state, so a saved model has no vocabulary to (de)serialise,
 and the three models share them: `Classifier` normalises and hashes a batch once, then runs each

@@ -58,7 +58,7 @@ MIN_CONTAINED = 40  # the shorter text needs this many 5-grams for containment t
 
 _RT_RE = re.compile(r"^\s*rt\s+@\w+:?\s*")
 _URL_RE = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
-_STRIP_RE = re.compile(r"https?://\S+|www\.\S+|@\w{1,30}|[\W_]+")  # on lowercased text
+_STRIP_RE = re.compile(r"https?://\S+|www\.\S+|@\w{1,30}|[^\w@]+|_+|@")  # on lowercased text
 _REPEAT_RE = re.compile(r"(.)\1{2,}")
 _STATUS_RE = re.compile(r"(?:x|twitter)\.com/(?:[\w]+|i/web)/status(?:es)?/(\d+)", re.IGNORECASE)
 _TRACKING = ("utm_", "fbclid", "gclid", "s=", "t=", "ref=", "igsh")

@@ -37,7 +37,7 @@ class Report:
             lines.append(
                 f"{label:<28}{m['precision']:>7.3f}{m['recall']:>7.3f}{m['f1']:>7.3f}{int(m['support']):>6}"
             )
-        width = max(len(x) for x in self.labels)
+        width = max((len(x) for x in self.labels), default=5)
         lines.append("confusion (rows gold, columns predicted): " + " ".join(
             f"{i}={lab}" for i, lab in enumerate(self.labels)))
         for i, row in enumerate(self.confusion):
@@ -45,7 +45,9 @@ class Report:
         return "\n".join(lines)
 
 
-def report(name: str, gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str] | None = None) -> Report:
+def report(
+    name: str, gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str] | None = None
+) -> Report:
     labels = sorted(set(gold) | set(predicted)) if labels is None else list(labels)
     p, r, f, s = precision_recall_fscore_support(gold, predicted, labels=labels, zero_division=0)
     per_class = {
@@ -54,7 +56,8 @@ def report(name: str, gold: Sequence[str], predicted: Sequence[str], labels: Seq
         for i, lab in enumerate(labels)
     }
     present = [lab for lab in labels if per_class[lab]["support"] > 0]
-    macro = float(f1_score(gold, predicted, labels=present, average="macro", zero_division=0)) if present else 0.0
+    macro = (float(f1_score(gold, predicted, labels=present, average="macro", zero_division=0))
+             if present else 0.0)
     accuracy = sum(g == q for g, q in zip(gold, predicted, strict=True)) / max(len(gold), 1)
     matrix = confusion_matrix(gold, predicted, labels=labels).tolist() if gold else []
     return Report(name, labels, per_class, macro, accuracy, matrix, len(gold))

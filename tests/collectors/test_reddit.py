@@ -71,7 +71,8 @@ def test_new_listing_pages_through_praw_with_token_timeout_and_raw_bodies(api, s
     pages = list(collector(sleeps, timeout=9).new("indonesia", ListingState(), remaining=unlimited,
                                                   backfill=timedelta(hours=2)))
     token_call = api.calls[0]
-    assert token_call.request.url == TOKEN_URL and "grant_type=client_credentials" in str(token_call.request.body)
+    assert token_call.request.url == TOKEN_URL
+    assert "grant_type=client_credentials" in str(token_call.request.body)
     calls = api_calls(api)
     assert calls[0].request.headers["Authorization"].startswith("bearer ")
     assert query(calls[0])["limit"] == "100" and "after" not in query(calls[0])
@@ -89,12 +90,14 @@ def test_new_listing_pages_through_praw_with_token_timeout_and_raw_bodies(api, s
     deleted = pages[0].page.posts[2].post
     assert deleted.author_handle is None and deleted.author_id is None
     prov = pages[0].page.provenance
-    assert prov.collector == "reddit" and prov.endpoint == "GET /r/indonesia/new" and prov.query == "r/indonesia/new"
+    assert (prov.collector, prov.endpoint) == ("reddit", "GET /r/indonesia/new")
+    assert prov.query == "r/indonesia/new"
 
     mid = ListingState.from_json(pages[0].page.position)
     assert mid.after == "t3_1p4jx7c" and mid.sweep_name == "t3_1p4k2aa" and mid.newest_utc is None
     done = ListingState.from_json(pages[1].page.position)
-    assert done == ListingState(newest_utc=(NOW - timedelta(minutes=12)).timestamp(), newest_name="t3_1p4k2aa")
+    newest = (NOW - timedelta(minutes=12)).timestamp()
+    assert done == ListingState(newest_utc=newest, newest_name="t3_1p4k2aa")
 
 
 def test_sweep_stops_at_the_watermark(api, sleeps) -> None:  # noqa: ANN001
@@ -107,8 +110,8 @@ def test_sweep_stops_at_the_watermark(api, sleeps) -> None:  # noqa: ANN001
 
 def test_search_sends_the_query_restricted_to_the_subreddit(api, sleeps) -> None:  # noqa: ANN001
     api.get(f"{OAUTH}/r/indonesia/search", json=fixture("search_page"))
-    (page,) = collector(sleeps).search("indonesia", '"pln" OR "dukcapil"', ListingState(), remaining=unlimited,
-                                       backfill=timedelta(hours=6))
+    (page,) = collector(sleeps).search("indonesia", '"pln" OR "dukcapil"', ListingState(),
+                                       remaining=unlimited, backfill=timedelta(hours=6))
     sent = query(api_calls(api)[0])
     assert sent["q"] == '"pln" OR "dukcapil"' and sent["restrict_sr"] == "on" and sent["sort"] == "new"
     assert page.page.provenance.query == 'r/indonesia search: "pln" OR "dukcapil"'
@@ -164,7 +167,7 @@ def test_used_up_window_refuses_the_next_request_instead_of_sleeping(api, sleeps
 
 @pytest.mark.parametrize("status", [500, 503])
 def test_server_errors_retried_by_us_not_by_prawcore(api, sleeps, status: int) -> None:  # noqa: ANN001
-    api.get(f"{OAUTH}/r/indonesia/new", status=status, body="<html>Our CDN was unable to reach our servers</html>")
+    api.get(f"{OAUTH}/r/indonesia/new", status=status, body="<html>CDN cannot reach our servers</html>")
     api.get(f"{OAUTH}/r/indonesia/new", status=502, body="bad gateway")
     api.get(f"{OAUTH}/r/indonesia/new", json=fixture("new_page2"))
     started = time.monotonic()
@@ -197,7 +200,8 @@ def test_bad_credentials_stop_with_a_fix_message(sleeps) -> None:  # noqa: ANN00
 
 
 def test_private_subreddit_is_a_listing_error_not_fatal(api, sleeps) -> None:  # noqa: ANN001
-    api.get(f"{OAUTH}/r/rahasia/new", status=403, json={"reason": "private", "message": "Forbidden", "error": 403})
+    api.get(f"{OAUTH}/r/rahasia/new", status=403,
+            json={"reason": "private", "message": "Forbidden", "error": 403})
     with pytest.raises(RedditListingError, match="403"):
         list(collector(sleeps).new("rahasia", ListingState(), remaining=unlimited))
 

@@ -115,7 +115,7 @@ def test_resumed_sweep_asks_below_until_id_and_watermark_uses_since_id(api, slee
 
 def test_watermark_older_than_the_search_window_restarts_from_the_window(api, sleeps) -> None:  # noqa: ANN001
     api.get(SEARCH, json=fixture("search_empty"))
-    old = str(((int((NOW - timedelta(days=8)).timestamp() * 1000) - 1288834974657) << 22))
+    old = str((int((NOW - timedelta(days=8)).timestamp() * 1000) - 1288834974657) << 22)
     assert snowflake_time(old) < NOW - timedelta(days=7)
     (page,) = collector(sleeps).search(QUERY, SweepState(since_id=old), remaining=unlimited)
     sent = params(api.calls[0])

@@ -220,7 +220,8 @@ def test_x_bad_token_stops_the_source_with_the_fix(xlite, api) -> None:  # noqa:
 
 
 def test_x_rejected_query_is_skipped_and_the_others_run(sqlite_url, tmp_path, clock, api) -> None:  # noqa: ANN001
-    ctx = context(sqlite_url, tmp_path, clock, '[sources.x]\nagencies = ["pln", "dukcapil"]\n', x_bearer_token="t")
+    config = '[sources.x]\nagencies = ["pln", "dukcapil"]\n'
+    ctx = context(sqlite_url, tmp_path, clock, config, x_bearer_token="t")
     api.get(SEARCH, status=400, json=x_fixture("error_400"))
     api.get(SEARCH, json=x_fixture("search_page2"))
     (result,) = run_x(ctx, sleep=Sleeps())
@@ -228,7 +229,7 @@ def test_x_rejected_query_is_skipped_and_the_others_run(sqlite_url, tmp_path, cl
     ctx.close()
 
 
-def test_x_monthly_budget_sizes_requests_and_stops_until_the_next_period(db_url, tmp_path, clock, api) -> None:  # noqa: ANN001
+def test_x_monthly_budget_sizes_requests_and_stops_until_a_page_fits(db_url, tmp_path, clock, api) -> None:  # noqa: ANN001, E501
     ctx = context(db_url, tmp_path, clock, X_CONFIG + "monthly_post_budget = 13\n", x_bearer_token="t")
     api.get(SEARCH, json=x_fixture("search_page1"))
     api.get(SEARCH, json=x_fixture("search_page2"))
@@ -288,7 +289,8 @@ REDDIT_CONFIG = "[sources.reddit]\nsearch = false\n"
 
 @pytest.fixture
 def rctx(db_url: str, tmp_path: Path, clock: FrozenClock):  # noqa: ANN201
-    ctx = context(db_url, tmp_path, clock, REDDIT_CONFIG, reddit_client_id="cid", reddit_client_secret="csecret")
+    ctx = context(db_url, tmp_path, clock, REDDIT_CONFIG, reddit_client_id="cid",
+                  reddit_client_secret="csecret")
     yield ctx
     ctx.close()
 
@@ -337,8 +339,8 @@ def test_reddit_metric_refresh_snapshots_counts_and_fetches_new_comments(rctx, a
 
 
 def test_reddit_private_subreddit_is_skipped_not_fatal(sqlite_url, tmp_path, clock, api) -> None:  # noqa: ANN001
-    ctx = context(sqlite_url, tmp_path, clock, '[sources.reddit]\nsearch = false\nsubreddits = ["rahasia", "indonesia"]\n',
-                  reddit_client_id="cid", reddit_client_secret="csecret")
+    config = '[sources.reddit]\nsearch = false\nsubreddits = ["rahasia", "indonesia"]\n'
+    ctx = context(sqlite_url, tmp_path, clock, config, reddit_client_id="cid", reddit_client_secret="csecret")
     api.post(TOKEN_URL, json=r_fixture("token"))
     api.get(f"{OAUTH}/r/rahasia/new", status=403, json={"reason": "private", "message": "Forbidden"})
     api.get(f"{OAUTH}/r/indonesia/new", json=r_fixture("new_page2"))

@@ -36,7 +36,7 @@ TEMPLATES = [
     "@ditjendukcapil NIK saya {nik} ditolak di loket, disuruh bayar 200rb biar cepet. hub {phone}",
     "udah 3 bulan KTP blm jadi @ditjendukcapil, nama saya {name}, NIK {nik}, email {email} tolong dibantu",
     "@pln_123 listrik padam dari kemarin, idpel saya di wa {phone}, atas nama {name}. parah bgt",
-    "petugas samsat minta uang pelicin 150rb!! saya {name} punya bukti, kontak {email} / {phone}",
+    "petugas samsat minta uang pelicin 150rb!! laporan atas nama {name}, kontak {email} / {phone}",
 ]
 
 

@@ -55,11 +55,12 @@ def test_refresh_is_dense_while_young_then_hourly_to_48_hours(age, last, due) ->
 
 
 def test_jobs_follow_the_config_and_unconfigured_sources_are_reported(sqlite_url, tmp_path, clock) -> None:  # noqa: ANN001
-    ctx = context(sqlite_url, tmp_path, clock, "[sources.x]\ninterval_minutes = 20\nrefresh_interval_minutes = 3\n",
-                  x_bearer_token="t")
+    config = "[sources.x]\ninterval_minutes = 20\nrefresh_interval_minutes = 3\n"
+    ctx = context(sqlite_url, tmp_path, clock, config, x_bearer_token="t")
     jobs, skipped = job_specs(ctx)
     by_id = {j.job_id: j for j in jobs}
-    assert by_id["x"].interval == timedelta(minutes=20) and by_id["x-metrics"].interval == timedelta(minutes=3)
+    assert by_id["x"].interval == timedelta(minutes=20)
+    assert by_id["x-metrics"].interval == timedelta(minutes=3)
     assert "reddit" not in by_id and [(r.source, r.status) for r in skipped] == [("reddit", "not_configured")]
     assert "retention" not in by_id  # hook listed, scheduled once pipelines.retention.purge(ctx) exists
     ctx.close()
@@ -74,8 +75,9 @@ def test_unknown_config_key_is_a_clear_error(sqlite_url, tmp_path, clock) -> Non
 
 
 @pytest.fixture
-def sched(db_url, tmp_path, clock):  # noqa: ANN001, ANN201
-    ctx = context(db_url, tmp_path, clock, '[sources.x]\nagencies = ["pln"]\n', x_bearer_token="t")
+def sched(sqlite_url, tmp_path, clock):  # noqa: ANN001, ANN201
+    # SQLite only: the store calls here (runs, checkpoints) run on both dialects in test_collect
+    ctx = context(sqlite_url, tmp_path, clock, '[sources.x]\nagencies = ["pln"]\n', x_bearer_token="t")
     scheduler = CollectionScheduler(ctx, scheduler=BackgroundScheduler(timezone=timezone.utc), sleep=Sleeps())
     scheduler.setup()
     scheduler.scheduler.start(paused=True)  # jobs get run times, nothing fires on its own
@@ -152,7 +154,8 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_collect_once_and_sources_commands(cli_env, capsys, monkeypatch) -> None:  # noqa: ANN001
     assert main(["collect", "x", "--once"]) == 0
-    assert "x: not_configured, 0 new posts (no bearer token: set PANTAU_X_BEARER_TOKEN" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "x: not_configured, 0 new posts (no bearer token: set PANTAU_X_BEARER_TOKEN" in out
     monkeypatch.setenv("PANTAU_X_BEARER_TOKEN", "cli-token")
     (cli_env / "pantau.toml").write_text('[sources.x]\nagencies = ["pln"]\n')
     with responses.RequestsMock() as api:
