@@ -9,7 +9,6 @@ post whose lease was taken over is never written twice.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import socket
@@ -22,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, update
 
 from pipelines.store import schema as s
+from pipelines.queue import enqueue_many
 from pipelines.store.sql import insert_ignore, insert_ignore_count
 from triage.agencies import Registry
 from triage.classify import Classifier, Labels
@@ -32,13 +32,15 @@ from triage.contract import PostView, ProvenanceView, build_queue_item, original
 from triage.priority import DEFAULT_SEVERITY, Priority, prioritize, tier_rank
 from triage.qualify import Policies, qualifies
 from triage.records import MetricSnapshot
-from triage.text import normalize
+from triage.dedupe import CaseIndex, extract_urls
 from triage.virality import Virality, score_virality
 
 log = logging.getLogger(__name__)
 
 BASELINE_DAYS = 7
-MIN_CASE_TOKENS = 4  # shorter texts never join others by text alone
+# Complaints about one incident keep coming for days (a report, then "sudah 4 hari belum ada
+# tanggapan"): a week-long grouping window keeps them in one case.
+CASE_WINDOW = timedelta(days=7)
 
 
 @dataclass
@@ -78,7 +80,7 @@ _POST_COLUMNS = (
     s.posts.c.lang, s.posts.c.redacted_text, s.posts.c.author_pseudonym,
     s.posts.c.author_followers, s.posts.c.author_handle, s.posts.c.redaction_counts,
     s.posts.c.collector, s.posts.c.collector_version, s.posts.c.query, s.posts.c.fetched_at,
-    s.posts.c.raw_sha256,
+    s.posts.c.raw_sha256, s.posts.c.reply_to_id, s.posts.c.quote_of_id, s.posts.c.conversation_id,
 )
 
 
@@ -93,13 +95,6 @@ def _local_process_gone(owner: str) -> bool:
     except PermissionError:
         return False
     return False
-
-
-def case_signature(post_key: str, redacted_text: str) -> str:
-    """Exact-duplicate key: hash of the normalised text (short texts stay on their own)."""
-    words = normalize(redacted_text).split()
-    basis = " ".join(w for w in words if not w.startswith("@")) if len(words) >= MIN_CASE_TOKENS else post_key
-    return hashlib.sha256(basis.encode()).hexdigest()[:32]
 
 
 class TriageStage:
@@ -126,6 +121,10 @@ class TriageStage:
         self.batch_size = batch_size
         self.lease_seconds = lease_seconds
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        # Incident grouping lives in memory per worker, rebuilt from the store on the first batch.
+        self.cases = CaseIndex(window=CASE_WINDOW, on_merge=self._merged)
+        self._cases_loaded = False
+        self._merges: list[tuple[str, str]] = []
         self._baselines: dict[str | None, float] = {}
         self._baselines_at: datetime | None = None
 
@@ -174,9 +173,12 @@ class TriageStage:
             priority = prioritize(lab, virality, created_at=row.created_at, now=now,
                                   agency_name=agency.name if agency else None, severity=self.severity)
             policy = self.policies.for_post(agency_id, lab.substance.label)
+            case_key = self.cases.assign(
+                f"{row.platform}:{row.post_id}", row.redacted_text, row.created_at,
+                row.quote_of_id, row.reply_to_id, extract_urls(row.redacted_text),
+                conversation_id=row.conversation_id)
             out.append(_Triaged(row, lab, agency_id, virality, priority,
-                                qualifies(lab, priority, virality, policy),
-                                case_signature(f"{row.platform}:{row.post_id}", row.redacted_text)))
+                                qualifies(lab, priority, virality, policy), case_key))
         return out
 
     # --- writing (one transaction) ----------------------------------------------------------
@@ -191,6 +193,7 @@ class TriageStage:
         if not results:
             return
         case_ids = self._cases(conn, results, now, report)
+        self._apply_merges(conn, case_ids)
         conn.execute(insert_ignore(conn, s.triage_results, ["post_pk"]), [
             {
                 "post_pk": t.row.id, "triaged_at": now,
@@ -208,13 +211,13 @@ class TriageStage:
             }
             for t in results
         ])
-        by_case: dict[int, list[int]] = defaultdict(list)
-        for t in results:
-            by_case[case_ids[t.signature]].append(t.row.id)
-        for case_id, post_ids in by_case.items():  # one UPDATE per case, not per post
-            conn.execute(update(p).where(p.c.id.in_(post_ids))
-                         .values(triage_state="done", triage_lease_until=None,
-                                 triage_lease_owner=None, case_id=case_id))
+        # One executemany for the whole batch: a single round trip, not one per post.
+        conn.execute(
+            update(p).where(p.c.id == bindparam("b_id")).values(
+                triage_state="done", triage_lease_until=None, triage_lease_owner=None,
+                case_id=bindparam("b_case")),
+            [{"b_id": t.row.id, "b_case": case_ids[t.signature]} for t in results],
+        )
         self._enqueue(conn, results, case_ids, now, report)
         report.triaged += len(results)
         for t in results:
@@ -241,12 +244,17 @@ class TriageStage:
         grouped: dict[str, list[_Triaged]] = defaultdict(list)
         for t in results:
             grouped[t.signature].append(t)
-        for sig, members in grouped.items():
-            conn.execute(update(c).where(c.c.id == existing[sig]).values(
-                size=c.c.size + len(members),
-                engagement=c.c.engagement + sum(m.virality.engagement for m in members),
-                last_seen=max(m.row.created_at for m in members),
-            ))
+        conn.execute(  # executemany: one statement for every case the batch touched
+            update(c).where(c.c.id == bindparam("b_id")).values(
+                size=c.c.size + bindparam("b_n"),
+                engagement=c.c.engagement + bindparam("b_engagement"),
+                last_seen=func.max(c.c.last_seen, bindparam("b_last", type_=s.Time))
+                if conn.dialect.name == "sqlite"
+                else func.greatest(c.c.last_seen, bindparam("b_last", type_=s.Time))),
+            [{"b_id": existing[sig], "b_n": len(members),
+              "b_engagement": sum(m.virality.engagement for m in members),
+              "b_last": max(m.row.created_at for m in members)} for sig, members in grouped.items()],
+        )
         return existing
 
     def _enqueue(self, conn: Connection, results: list[_Triaged], case_ids: dict[str, int],
@@ -269,26 +277,19 @@ class TriageStage:
         leads = dict(conn.execute(select(c.c.id, c.c.lead_post_pk).where(c.c.id.in_(list(best)))).all())
         lead_keys = {pk: f"{plat}:{pid}" for pk, plat, pid in conn.execute(
             select(p.c.id, p.c.platform, p.c.post_id).where(p.c.id.in_(list(leads.values()))))}
-        rows = []
+        entries = []
         for case_id, t in best.items():
             previous = current.get(case_id)
             if previous is not None and tier_rank(t.priority.tier) >= tier_rank(previous.tier):
                 continue  # not an escalation: the consumer already has this case
             revision = previous.revision + 1 if previous else 1
             key = previous.idempotency_key if previous else lead_keys[leads[case_id]]
-            item = self._item(t, key, revision, f"c:{case_id}", now)
-            rows.append({
-                "item_id": item["item_id"], "idempotency_key": key, "revision": revision,
-                "case_id": case_id, "post_pk": t.row.id, "tier": t.priority.tier,
-                "priority_score": t.priority.score, "payload": item, "enqueued_at": now,
-                "status": "ready", "attempts": 0, "available_at": now,
-            })
-            if previous is not None:
-                conn.execute(update(q).where(q.c.case_id == case_id, q.c.status == "ready")
-                             .values(status="superseded"))
-            conn.execute(update(c).where(c.c.id == case_id).values(tier=t.priority.tier))
-        if rows:
-            report.enqueued += insert_ignore_count(conn, q, ["idempotency_key", "revision"], rows)
+            entries.append((self._item(t, key, revision, f"c:{case_id}", now), t.row.id, case_id))
+        if entries:
+            report.enqueued += enqueue_many(conn, entries, now=now)
+            conn.execute(update(c).where(c.c.id == bindparam("b_id")).values(tier=bindparam("b_tier")),
+                         [{"b_id": case_id, "b_tier": item["triage"]["priority"]["tier"]}
+                          for item, _, case_id in entries])
 
     def _item(self, t: _Triaged, key: str, revision: int, case_key: str, now: datetime) -> dict:
         r = t.row
@@ -303,6 +304,42 @@ class TriageStage:
                                       r.raw_sha256),
             models=self.classifier.versions,
         )
+
+    # --- incidents --------------------------------------------------------------------------
+    def _merged(self, younger: str, older: str) -> None:
+        self._merges.append((younger, older))
+
+    def _load_cases(self) -> None:
+        """Feed the posts of the last grouping window to a fresh index, in the order they were
+        triaged (claims go by id), so the index hands out the case keys the store already has."""
+        p = s.posts
+        with self.engine.connect() as conn:
+            newest = conn.execute(select(func.max(p.c.created_at)).where(p.c.triage_state == "done")).scalar()
+            if newest is None:
+                return
+            since = newest - timedelta(seconds=self.cases.window)
+            rows = conn.execute(
+                select(p.c.platform, p.c.post_id, p.c.redacted_text, p.c.created_at, p.c.quote_of_id,
+                       p.c.reply_to_id, p.c.conversation_id)
+                .where(p.c.triage_state == "done", p.c.created_at >= since)
+                .order_by(p.c.id))
+            for r in rows:
+                self.cases.assign(f"{r.platform}:{r.post_id}", r.redacted_text, r.created_at,
+                                  r.quote_of_id, r.reply_to_id, extract_urls(r.redacted_text),
+                                  conversation_id=r.conversation_id)
+        self._merges.clear()  # merges found while rebuilding were applied when they happened
+
+    def _apply_merges(self, conn: Connection, case_ids: dict[str, int]) -> None:
+        """A post that tied two cases together: the younger case's posts join the older one."""
+        c, p = s.cases, s.posts
+        for younger, older in self._merges:
+            ids = dict(conn.execute(select(c.c.signature, c.c.id).where(c.c.signature.in_([younger, older]))).all())
+            if younger in ids and older in ids:
+                moved = conn.execute(update(p).where(p.c.case_id == ids[younger])
+                                     .values(case_id=ids[older])).rowcount or 0
+                conn.execute(update(c).where(c.c.id == ids[older]).values(size=c.c.size + moved))
+                conn.execute(update(c).where(c.c.id == ids[younger]).values(size=0))
+        self._merges.clear()
 
     # --- driving ----------------------------------------------------------------------------
     def _refresh_baselines(self, now: datetime) -> None:
@@ -337,6 +374,9 @@ class TriageStage:
         report = StageReport()
         rows = self.claim(now)
         report.claimed = len(rows)
+        if rows and not self._cases_loaded:
+            self._load_cases()
+            self._cases_loaded = True
         if rows:
             self._refresh_baselines(now)
             results = self._triage(rows, self._snapshots([r.id for r in rows]), now)

@@ -19,12 +19,12 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
     """Add the queue API to `app`."""
     from pipelines.api.auth import authenticator
     from pipelines.api.errors import api_route_class
-    from pipelines.api.queue_routes import fallback_router, queue_router
+    from pipelines.api.queue_routes import PREFIX, Fallback, queue_router
 
-    route_class = api_route_class(authenticator(ctx))
-    routes = queue_router(ctx, route_class)
+    authenticate = authenticator(ctx)
+    routes = queue_router(ctx, api_route_class(authenticate))
     app.include_router(routes)
-    app.include_router(fallback_router(route_class, routes.routes))  # last: any /api/v1 path
+    app.mount(PREFIX, Fallback(authenticate, routes.routes))  # after the routes: any other path or method
 
 
 __all__ = ["mount"]

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from starlette.routing import Match
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocketClose
 
 from pipelines import queue
 from pipelines.api.auth import current_consumer
-from pipelines.api.errors import ApiError
+from pipelines.api.errors import ApiError, to_api_error
 from pipelines.api.models import (
     AckResponse,
     ClaimedItem,
@@ -96,26 +99,41 @@ def queue_router(ctx: AppContext, route_class: type[APIRoute]) -> APIRouter:
     return router
 
 
-_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+class Fallback:
+    """Whatever under /api/v1 no API route serves, with any method: a JSON 404 or 405, after
+    authentication (so without a valid token the answer is a 401, as everywhere in the API).
 
-
-def fallback_router(route_class: type[APIRoute], known: list[Any]) -> APIRouter:
-    """Unknown paths and methods under /api/v1: a JSON 404 or 405 (after authentication).
-
+    An ASGI app mounted at /api/v1 after the API's routes (`pipelines.api.mount`): a Mount
+    matches every method, extension ones too (TRACE, PROPFIND, ...), whereas a route matches only
+    the methods it lists and leaves the others to Starlette's plain `{"detail": ...}` 405.
     `known`: the API's routes, to tell a wrong method (405, with Allow) from a wrong path.
     """
-    router = APIRouter(route_class=route_class)
 
-    @router.api_route(PREFIX + "/{rest:path}", methods=_METHODS, include_in_schema=False)
-    def unknown(request: Request, rest: str) -> JSONResponse:
+    def __init__(self, authenticate: Callable[[Request], Any], known: list[Any]) -> None:
+        self.authenticate = authenticate
+        self.known = [r for r in known if isinstance(r, APIRoute)]
+
+    def _not_served(self, request: Request) -> ApiError:
+        # Match the API's routes against the full path, not the path below the mount.
+        scope = {**request.scope, "root_path": request.scope.get("app_root_path", ""), "path_params": {}}
         allowed: set[str] = set()
-        for route in known:
-            if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
+        for route in self.known:
+            if route.matches(scope)[0] != Match.NONE:
                 allowed |= route.methods or set()
         if allowed:
-            raise ApiError(405, "method_not_allowed",
-                           f"{request.method} is not allowed here; use {', '.join(sorted(allowed))}",
-                           headers={"Allow": ", ".join(sorted(allowed))})
-        raise ApiError(404, "not_found", f"no endpoint {request.method} {request.url.path}")
+            return ApiError(405, "method_not_allowed",
+                            f"{request.method} is not allowed here; use {', '.join(sorted(allowed))}",
+                            headers={"Allow": ", ".join(sorted(allowed))})
+        return ApiError(404, "not_found", f"no endpoint {request.method} {request.url.path}")
 
-    return router
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # a websocket: there is none here
+            await WebSocketClose()(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            await run_in_threadpool(self.authenticate, request)
+            response = self._not_served(request).response()
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
+            response = to_api_error(exc).response()
+        await response(scope, receive, send)
