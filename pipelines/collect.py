@@ -234,8 +234,8 @@ def execute(ctx: AppContext, source: str, body: Callable[[SourceRun], None], *,
         retry_at = state.period_end if state is not None and state.exhausted else None
         used = f" ({state.used}/{state.limit} used this period)" if state is not None else ""
         return run.finish("budget_exhausted", f"{exc}{used}; " + run.summary(), retry_at)
-    except CollectorError as exc:
-        return run.finish("error", f"{exc}; " + run.summary())
+    except CollectorError as exc:  # when stopping, a cut-short backoff ends here: not an error
+        return run.finish("stopped" if run.stop_requested() else "error", f"{exc}; " + run.summary())
     except BaseException as exc:
         run.finish("error", f"{type(exc).__name__} after {run.pages} pages")
         raise

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from fastapi import FastAPI, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -96,11 +96,14 @@ def mount_ops(app: FastAPI, ctx: AppContext) -> None:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_DatabaseCollector(ctx))
 
-    @app.get("/healthz", tags=["operations"], summary="Database reachable, scheduler alive, last runs")
+    @app.get("/healthz", tags=["operations"], summary="Database reachable, scheduler alive, last runs",
+             responses={503: {"description": "The database is unreachable (status 'unhealthy')",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}})
     def healthz() -> JSONResponse:
         ok, details = health(ctx)
         return JSONResponse({"status": "ok" if ok else "unhealthy", **details}, status_code=200 if ok else 503)
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
+             response_class=PlainTextResponse)  # documents text/plain, what it serves
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

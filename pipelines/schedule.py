@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, select
 
+from collectors.base import CollectorError
 from pipelines import checkpoints
 from pipelines.collect import (
     REDDIT_DEFAULTS,
@@ -234,12 +235,16 @@ class CollectionScheduler:
 
         self.ctx = ctx
         self.stop_event = threading.Event()
-        self.sleep = sleep or self.stop_event.wait  # backoff waits end early on SIGTERM
+        self.sleep = sleep or self._wait  # backoff waits end early on SIGTERM
         self.scheduler = scheduler or BackgroundScheduler(
             timezone=timezone.utc, executors={"default": ThreadPoolExecutor(max_workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
         self.specs: dict[str, JobSpec] = {}
         self.skipped: list[SourceResult] = []
+
+    def _wait(self, seconds: float) -> None:
+        if self.stop_event.wait(seconds):
+            raise CollectorError("stop requested while waiting to retry")
 
     def setup(self) -> None:
         from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED

@@ -12,13 +12,14 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import HTTPException, Request, Response
+from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException
 
 from pipelines import queue
 from pipelines.api.models import BOUNDS
@@ -97,7 +98,10 @@ def to_api_error(exc: Exception) -> ApiError:
         return validation_error(exc)
     if isinstance(exc, queue.QueueError):
         return queue_error(exc)
-    if isinstance(exc, HTTPException):
+    if isinstance(exc, HTTPException):  # Starlette's, so FastAPI's (a subclass) too
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+            # FastAPI could not even decode the body (not UTF-8): JSON it is not
+            return ApiError(400, "invalid_json", "request body is not valid JSON (not UTF-8 text)")
         return ApiError(exc.status_code, "http_error", str(exc.detail),
                         headers=dict(exc.headers or {}))
     if isinstance(exc, (OperationalError, PoolTimeoutError)) or (

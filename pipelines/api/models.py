@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from pipelines import queue
 
@@ -46,14 +46,26 @@ def contract_schema() -> dict[str, Any]:
 QueueItem = Annotated[dict[str, Any], WithJsonSchema(contract_schema())]
 
 
+def _integral_float_to_int(value: Any) -> Any:
+    """209.0 is an integer to JSON Schema (and so to the OpenAPI description): take it as 209.
+    Everything else goes on to the strict check (2.5, "10", true and 1e400 are still refused)."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+# A whole number: a JSON integer, or a number with a zero fraction; never a string or a boolean.
+WholeNumber = Annotated[int, BeforeValidator(_integral_float_to_int)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ClaimRequest(_Strict):
-    max: int = Field(queue.DEFAULT_CLAIM, ge=1, le=queue.MAX_CLAIM,
+    max: WholeNumber = Field(queue.DEFAULT_CLAIM, ge=1, le=queue.MAX_CLAIM,
                      description="most items to lease in this call")
-    lease_seconds: int = Field(queue.DEFAULT_LEASE_SECONDS, ge=1, le=queue.MAX_LEASE_SECONDS,
+    lease_seconds: WholeNumber = Field(queue.DEFAULT_LEASE_SECONDS, ge=1, le=queue.MAX_LEASE_SECONDS,
                                description="how long the items stay yours; unacked items then "
                                "return to the queue")
 
@@ -76,7 +88,7 @@ class AckResponse(BaseModel):
 
 
 class NackRequest(_Strict):
-    delay_seconds: int = Field(0, ge=0, le=queue.MAX_DELAY_SECONDS,
+    delay_seconds: WholeNumber = Field(0, ge=0, le=queue.MAX_DELAY_SECONDS,
                                description="wait this long before delivering the item again")
     error: str | None = Field(None, max_length=queue.MAX_ERROR_CHARS,
                               description="why (shown to operators; no personal data, please)")

@@ -192,3 +192,13 @@ def test_stored_data_is_intact_after_fuzzing(fuzz_env: FuzzEnv) -> None:
     assert sum(stats[k] for k in queue.STATUSES) == fuzz_env.baseline["counts"]["queue_items"]
     print("fuzz responses:", dict(sorted(fuzz_env.statuses.items())))
     print("real delivery ids used:", dict(fuzz_env.substituted), "queue:", stats)
+
+
+OPS = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG).include(path_regex=r"^/(healthz|metrics)$")
+
+
+@OPS.parametrize()
+def test_fuzz_ops(case: Any, fuzz_env: FuzzEnv) -> None:
+    response = case.call_and_validate()
+    fuzz_env.statuses[(case.operation.label, response.status_code)] += 1
+    assert response.status_code < 500

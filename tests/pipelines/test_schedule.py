@@ -166,3 +166,19 @@ def test_collect_once_and_sources_commands(cli_env, capsys, monkeypatch) -> None
     out = capsys.readouterr().out
     assert out.startswith("x: last run") and "2 posts fetched (2 new)" in out and "cli-token" not in out
     assert main(["collect", "file", "--once", "--metrics"]) == 2
+
+
+def test_sigterm_during_a_backoff_wait_ends_the_run_as_stopped(sched) -> None:  # noqa: ANN001
+    from pipelines.collect import run_x
+
+    def sigterm_while_waiting(seconds: float) -> None:
+        sched.request_stop()
+        sched._wait(seconds)  # noqa: SLF001 - the scheduler's own sleep, as jobs receive it
+
+    with responses.RequestsMock() as api:
+        api.get(SEARCH, status=503, body="upstream unavailable")
+        started = time.monotonic()
+        (result,) = run_x(sched.ctx, sleep=sigterm_while_waiting, should_stop=sched.stop_event.is_set)
+        assert len(api.calls) == 1  # no retry after the stop
+    assert result.status == "stopped" and "stop requested" in result.message
+    assert time.monotonic() - started < 2
