@@ -185,7 +185,7 @@ def _harvest_post(row: dict[str, str], fetched_at: datetime) -> Post:
         ),
         author_id=(row.get("user_id_str") or "").strip() or None,
         author_handle=handle,
-        lang=(row.get("lang") or "").strip() or None,
+        lang=x_normalize.LANG_ALIASES.get((row.get("lang") or "").strip(), (row.get("lang") or "").strip() or None),
         conversation_id=(row.get("conversation_id_str") or "").strip() or None,
         metrics=(snapshot,),
     )

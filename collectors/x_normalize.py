@@ -14,6 +14,8 @@ from triage.errors import RecordError
 from triage.records import MetricSnapshot, Post, parse_time
 
 X_STATUS_URL = "https://x.com/{handle}/status/{id}"
+# X answers with the retired ISO 639 code "in" for Indonesian (its queries take "lang:id").
+LANG_ALIASES = {"in": "id"}
 
 
 def normalize_tweet(
@@ -62,7 +64,7 @@ def normalize_tweet(
         author_id=author_id,
         author_handle=handle,
         author_followers=followers,
-        lang=tweet.get("lang"),
+        lang=LANG_ALIASES.get(tweet.get("lang"), tweet.get("lang")),
         reply_to_id=refs.get("replied_to"),
         quote_of_id=refs.get("quoted"),
         conversation_id=str(tweet["conversation_id"]) if tweet.get("conversation_id") else None,

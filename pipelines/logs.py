@@ -32,11 +32,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, default=str, ensure_ascii=False)
 
 
-def setup_logging(*, verbosity: int = 0, fmt: str | None = None) -> None:
-    import os
-
-    fmt = fmt or os.environ.get("PANTAU_LOG_FORMAT", "text")
-    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+def setup_logging(*, verbosity: int = 0, fmt: str = "text", level: str = "WARNING") -> None:
+    """Log to stderr at `level` (from the settings), or INFO / DEBUG with -v / -vv."""
+    base = logging.getLevelName(level.upper()) if isinstance(level, str) else level
+    if not isinstance(base, int):
+        base = logging.WARNING
+    level = base if verbosity <= 0 else min(base, logging.INFO if verbosity == 1 else logging.DEBUG)
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())

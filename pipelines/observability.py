@@ -23,6 +23,14 @@ HEARTBEAT_SOURCE = "scheduler"  # checkpoints(source, key="heartbeat") written b
 HEARTBEAT_STALE = timedelta(minutes=5)
 
 
+def write_heartbeat(ctx: AppContext) -> None:
+    """The scheduler's sign of life, read by /healthz."""
+    from pipelines.checkpoints import save
+
+    now = ctx.clock()
+    save(ctx.engine, HEARTBEAT_SOURCE, "heartbeat", now.isoformat(), now)
+
+
 def scheduler_heartbeat(engine: Engine) -> datetime | None:
     c = s.checkpoints
     with engine.connect() as conn:

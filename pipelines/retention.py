@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, and_, select, update
 
+from pipelines.context import AppContext
 from pipelines.store import schema as s
 from triage.errors import PantauError
 
@@ -60,3 +61,8 @@ def purge_post(engine: Engine, key: str, *, now: datetime) -> PurgeReport:
         pages = conn.execute(update(r).where(r.c.id == row.raw_page_id, r.c.body.is_not(None))
                              .values(body=None, purged_at=now)).rowcount
     return PurgeReport(1, int(pages or 0))
+
+
+def purge(ctx: AppContext) -> PurgeReport:
+    """The scheduled job: purge everything past the configured retention."""
+    return purge_expired(ctx.engine, now=ctx.clock(), retention_days=ctx.settings.retention_days)

@@ -10,18 +10,17 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
 from collectors import files
 from pipelines.context import AppContext
 from pipelines.ingest import Ingestor, IngestReport
-from pipelines.models import load_classifier
 from pipelines.store import schema as s
-from pipelines.triage_stage import StageReport, TriageStage
-from triage.priority import DEFAULT_SEVERITY
-from triage.qualify import parse_policies
+
+if TYPE_CHECKING:  # the triage stage pulls in scikit-learn: only workers need it
+    from pipelines.triage_stage import StageReport, TriageStage
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +72,11 @@ def import_file(ctx: AppContext, path: Path, fmt: str | None, *, demo: bool = Fa
 
 def triage_stage(ctx: AppContext, *, batch_size: int = 500) -> TriageStage:
     """A triage stage with the production models, loaded once."""
+    from pipelines.models import load_classifier
+    from pipelines.triage_stage import TriageStage
+    from triage.priority import DEFAULT_SEVERITY
+    from triage.qualify import parse_policies
+
     queue_section = ctx.settings.section("queue")
     policies = parse_policies(queue_section.get("policy", {}))
     severity = {**DEFAULT_SEVERITY, **ctx.settings.section("priority").get("severity", {})}

@@ -14,7 +14,6 @@ from another process, can show it.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import signal
 import threading
@@ -61,10 +60,6 @@ REFRESH_AGES: tuple[timedelta, ...] = (
 REFRESH_HORIZON = REFRESH_AGES[-1]
 REFRESH_GRACE = timedelta(hours=1)  # a post just past 48 h still gets its last refresh
 
-# Maintenance jobs scheduled when the function exists: (job id, module, function(ctx), minutes).
-MAINTENANCE_HOOKS: tuple[tuple[str, str, str, int], ...] = (
-    ("retention", "pipelines.retention", "purge", 24 * 60),
-)
 SCHEDULE_SOURCE = "schedule"  # checkpoints.source of the persisted next run times
 
 
@@ -208,14 +203,28 @@ def job_specs(ctx: AppContext) -> tuple[list[JobSpec], list[SourceResult]]:
         from pipelines.collect import _run_files
 
         jobs.append(JobSpec("file", _run_files, timedelta(minutes=15), 300))
-    for job_id, module_name, function, minutes in MAINTENANCE_HOOKS:
-        try:
-            hook = getattr(importlib.import_module(module_name), function, None)
-        except ImportError:
-            hook = None
-        if callable(hook):
-            jobs.append(JobSpec(job_id, _maintenance(hook), timedelta(minutes=minutes), 3600))
+    jobs.extend(maintenance_jobs())
     return jobs, skipped
+
+
+def maintenance_jobs() -> list[JobSpec]:
+    """Jobs besides collection: retention purge, webhook push, the scheduler's heartbeat."""
+    import requests
+
+    from pipelines.observability import write_heartbeat
+    from pipelines.retention import purge
+    from pipelines.webhooks import dispatch_due
+
+    session = requests.Session()  # one connection pool for every webhook round
+
+    def push(ctx: AppContext) -> None:
+        dispatch_due(ctx, session, ctx.clock())
+
+    return [
+        JobSpec("retention", _maintenance(purge), timedelta(days=1), 3600),
+        JobSpec("webhooks", _maintenance(push), timedelta(seconds=10), 30),
+        JobSpec("heartbeat", _maintenance(write_heartbeat), timedelta(minutes=1), 60),
+    ]
 
 
 def _maintenance(hook: Callable[[AppContext], Any]) -> Callable[..., list[SourceResult]]:

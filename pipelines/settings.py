@@ -80,7 +80,7 @@ class Settings:
     secret_key: Secret = field(default_factory=lambda: Secret(""))
     retention_days: int = 30
     log_format: str = "text"  # "text" or "json"
-    log_level: str = "INFO"
+    log_level: str = "WARNING"  # stderr stays quiet unless asked (-v, or INFO/DEBUG here)
     x_bearer_token: Secret = field(default_factory=lambda: Secret(""))
     reddit_client_id: Secret = field(default_factory=lambda: Secret(""))
     reddit_client_secret: Secret = field(default_factory=lambda: Secret(""))

@@ -11,13 +11,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from triage.agencies import Agency
-from triage.classify import Labels
 from triage.priority import Priority
 from triage.records import format_time
 from triage.virality import Virality
+
+if TYPE_CHECKING:  # the classifier module pulls in scikit-learn; records only need the type
+    from triage.classify import Labels
 
 SCHEMA_ID = "pantau.queue-item/1"
 PIPELINE_VERSION = "0.1.0"

@@ -21,10 +21,13 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
-from triage.classify import Labels
 from triage.taxonomy import display
 from triage.virality import Virality
+
+if TYPE_CHECKING:  # the classifier module pulls in scikit-learn; records only need the type
+    from triage.classify import Labels
 
 # Severity of each maladministration type, 0..1 (configurable: [priority.severity] in the config).
 DEFAULT_SEVERITY: dict[str, float] = {

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from triage.classify import Labels
 from triage.errors import PantauError
 from triage.priority import Priority, tier_rank
 from triage.virality import Virality
+
+if TYPE_CHECKING:  # the classifier module pulls in scikit-learn; records only need the type
+    from triage.classify import Labels
 
 
 class PolicyError(PantauError):

@@ -64,7 +64,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from pipelines.logs import setup_logging
 
-    setup_logging(verbosity=args.verbose, fmt=args.log_format)
+    try:
+        from pathlib import Path
+
+        from pipelines.settings import load_settings
+
+        settings = load_settings({"log_format": args.log_format},
+                                 config_path=Path(args.config) if args.config else None)
+        setup_logging(verbosity=args.verbose, fmt=settings.log_format, level=settings.log_level)
+    except PantauError:  # the command itself reports bad settings, as a one-line error
+        setup_logging(verbosity=args.verbose, fmt=args.log_format or "text", level="WARNING")
     try:
         return int(args.handler(args) or 0)
     except PantauError as exc:

@@ -114,20 +114,25 @@ def cmd_worker(args: Any) -> int:
 
 def cmd_status(args: Any) -> int:
     from pipelines.run import status
+    from pipelines.schedule import source_status
 
     ctx = context_from_args(args)
     result = status(ctx)
+    sources = source_status(ctx)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps({**result.to_dict(), "sources": [st.to_dict() for st in sources]}, indent=2))
         return 0
     print(f"database: {result.database}")
     print("tables:  " + ", ".join(f"{k} {v}" for k, v in result.tables.items()))
     print("stages:  " + ", ".join(f"{k} {v}" for k, v in sorted(result.stages.items())))
     print("queue:   " + ", ".join(f"{k} {v}" for k, v in result.queue.items()))
-    for run in result.last_runs:
-        limited = f", rate-limited until {run['rate_limited_until']}" if run["rate_limited_until"] else ""
-        print(f"source {run['source']}: last run {run['started_at']} {run['status']}, "
-              f"{run['posts_fetched']} posts fetched, {run['posts_new']} new{limited}")
+    for st in sources:
+        print(st.line())
+    scheduled = {st.source for st in sources}
+    for run in result.last_runs:  # imports and other one-off sources
+        if run["source"] not in scheduled:
+            print(f"{run['source']}: last run {run['started_at'][:16].replace('T', ' ')} {run['status']}, "
+                  f"{run['posts_fetched']} posts fetched ({run['posts_new']} new)")
     return 0
 
 

@@ -68,11 +68,11 @@ def cmd_redact(args: Any) -> int:
 
 
 def cmd_purge(args: Any) -> int:
-    from pipelines.retention import purge_expired, purge_post
+    from pipelines.retention import purge, purge_post
 
     ctx = context_from_args(args)
     if args.expired:
-        report = purge_expired(ctx.engine, now=ctx.clock(), retention_days=ctx.settings.retention_days)
+        report = purge(ctx)
     else:
         report = purge_post(ctx.engine, args.post, now=ctx.clock())
     print(f"purged raw text of {report.posts} posts and {report.raw_pages} raw pages")

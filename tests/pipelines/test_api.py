@@ -154,6 +154,9 @@ BAD_CLAIMS = [
     ("ten", 422, "invalid_request", "request body must be a JSON object"),
     (b"{not json", 400, "invalid_json", "request body is not valid JSON"),
     (b"\xff\xfe", 400, "invalid_json", "request body is not valid JSON"),
+    # not UTF-8 at all: FastAPI's own 400 used to come out as a 500 (found by the fuzz tests)
+    (b'{"max": "\xaf"}', 400, "invalid_json", "request body is not valid JSON"),
+    (b"=\x0f\xaf\r", 400, "invalid_json", "request body is not valid JSON"),
 ]
 
 
@@ -259,3 +262,37 @@ def test_an_unreachable_database_is_a_503_not_a_500(tmp_path: Path, clock: Froze
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert response.json()["error"]["code"] == "unavailable"
     dead.dispose()
+
+
+def test_whole_numbers_written_as_floats_are_accepted(client: Api, clock: FrozenClock) -> None:
+    # 2.0 is an integer to JSON Schema, so to the OpenAPI description (found by the fuzz tests)
+    seed_items(client.ctx.engine, 3, now=clock())
+    got = client.claim(max=2.0, lease_seconds=60.0)
+    assert len(got) == 2 and got[0]["lease_until"] == "2026-11-22T08:01:00Z"
+    nack = client.post(f"/api/v1/queue/{got[0]['delivery_id']}/nack", json={"delay_seconds": 30.0})
+    assert nack.json()["available_at"] == "2026-11-22T08:00:30Z"
+    for body in ({"max": 2.5}, {"max": 1e400}, {"lease_seconds": 1e20}):
+        _error(client.post(CLAIM, content=json.dumps(body), headers={"Content-Type": "application/json"}),
+               422, "invalid_request")
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "QUERY", "FOO"])
+def test_any_method_under_the_api_gets_the_api_errors(client: Api, method: str) -> None:
+    # methods no route lists used to get Starlette's {"detail": ...} 405, token or not (fuzz tests)
+    for path in (CLAIM, "/api/v1/queue/nope/ack", "/api/v1/elsewhere"):
+        response = client.client.request(method, path)
+        _error(response, 401, "unauthorized")
+        assert response.headers["WWW-Authenticate"].startswith('Bearer realm="pantau"')
+    token = {"Authorization": f"Bearer {client.tokens['lapor']}"}
+    for path in (CLAIM, "/api/v1/queue/nope/ack", "/api/v1/queue/nope/nack"):
+        response = client.client.request(method, path, headers=token)
+        assert method in _error(response, 405, "method_not_allowed")
+        assert response.headers["Allow"] == "POST"
+    _error(client.client.request(method, "/api/v1/elsewhere", headers=token), 404, "not_found")
+
+
+def test_no_websocket_under_the_api(client: Api) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect), client.client.websocket_connect("/api/v1/queue/claim") as ws:
+        ws.receive_text()
