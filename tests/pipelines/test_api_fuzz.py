@@ -234,6 +234,13 @@ def test_fuzz_healthz_and_metrics(case: Any, fuzz_env: FuzzEnv) -> None:
     assert response.status_code < 500, response.text
 
 
+def test_ops_are_described_as_served() -> None:
+    # /metrics was described as JSON, /healthz without its 503 (found by the fuzz test above)
+    paths = APP.target.openapi()["paths"]
+    assert set(paths["/metrics"]["get"]["responses"]["200"]["content"]) == {"text/plain"}
+    assert "application/json" in paths["/healthz"]["get"]["responses"]["503"]["content"]
+
+
 def test_stored_data_is_intact_after_fuzzing(fuzz_env: FuzzEnv) -> None:
     fuzzed = sum(n for (test, *_), n in fuzz_env.responses.items() if test != "ops")
     if not fuzzed:
