@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from triage.errors import PantauError
 from triage.records import CollectedPost, Provenance
@@ -47,6 +48,16 @@ class RawPage:
     posts: tuple[CollectedPost, ...]  # the posts normalised from it
     errors: tuple[RowError, ...] = ()  # rows of the page that could not be normalised
     position: str | None = None  # checkpoint value after this page (e.g. last line number)
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One page as a live collector fetched it: to store, then checkpoint (page.position) and bill."""
+
+    page: RawPage
+    billed: int  # items the platform counts against the monthly post budget
+    problems: tuple[str, ...] = ()  # what the page left out (deleted, protected, removed items)
+    stats: dict[str, Any] = field(default_factory=dict)  # e.g. {"result_count": 37}
 
 
 def sha256_text(body: str) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
@@ -34,6 +34,7 @@ from collectors.base import (
     CollectorBudgetExhausted,
     CollectorError,
     CollectorRateLimited,
+    Fetched,
     RawPage,
     sha256_text,
 )
@@ -51,16 +52,6 @@ RETRY_STATUSES = frozenset({408, 500, 502, 503, 504, 520, 522})
 CREDENTIALS_HELP = ("check PANTAU_REDDIT_CLIENT_ID and PANTAU_REDDIT_CLIENT_SECRET "
                     "(or reddit_client_id / reddit_client_secret in the config file)")
 TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
-
-
-@dataclass(frozen=True, slots=True)
-class Fetched:
-    """One page as fetched (same shape as `collectors.x.Fetched`; both belong in collectors.base)."""
-
-    page: RawPage
-    billed: int  # items counted against the post budget
-    problems: tuple[str, ...] = ()  # what the page left out (removed items, "more" stubs)
-    stats: dict[str, Any] = field(default_factory=dict)
 
 
 class RedditListingError(CollectorError):

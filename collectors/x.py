@@ -19,7 +19,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -32,6 +32,7 @@ from collectors.base import (
     CollectorBudgetExhausted,
     CollectorError,
     CollectorRateLimited,
+    Fetched,
     RawPage,
     sha256_text,
 )
@@ -94,16 +95,6 @@ class SweepState:
         except ValueError:
             data = {"since_id": text} if text.isdigit() else {}  # a bare since_id
         return cls(**{k: str(v) for k, v in data.items() if k in cls.__slots__ and v})
-
-
-@dataclass(frozen=True, slots=True)
-class Fetched:
-    """One page as fetched: to store, then checkpoint (page.position) and bill."""
-
-    page: RawPage
-    billed: int  # posts the platform counts against the monthly quota
-    problems: tuple[str, ...] = ()  # partial errors the platform reported (deleted, protected)
-    stats: dict[str, Any] = field(default_factory=dict)  # e.g. {"result_count": 37}
 
 
 def snowflake_time(post_id: str) -> datetime | None:

@@ -64,16 +64,17 @@ _STATUS_RE = re.compile(r"(?:x|twitter)\.com/(?:[\w]+|i/web)/status(?:es)?/(\d+)
 _TRACKING = ("utm_", "fbclid", "gclid", "s=", "t=", "ref=", "igsh")
 _MASK40 = np.uint64(0xFF_FFFF_FFFF)  # five bytes
 _MULT = np.uint64(0x9E37_79B9_7F4A_7C15)  # odd: multiply-shift hashing
-# Band keys: a 64-bit mix of a band's ROWS values, offset by the band's number (one dict).
-_ROW_MULTS = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
-                       0x85EBCA77C2B2AE63][:ROWS], dtype=np.uint64)
+# Band keys: a 64-bit mix of a band's four values (two 64-bit words), offset by the band's
+# number so that one dict holds every band.
+_BAND_MULT = np.uint64(0x9E3779B97F4A7C15)
 _BAND_OFFSETS = np.arange(BANDS, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)
+assert ROWS == 4 and BANDS * ROWS == NUM_PERM  # band_keys reads a band as two uint64 words
 
 
-def band_keys(sig: np.ndarray) -> list[int]:
-    """The LSH bucket keys of a signature, one per band."""
-    rows = sig.astype(np.uint64).reshape(BANDS, ROWS)
-    return ((rows * _ROW_MULTS).sum(axis=1) ^ _BAND_OFFSETS).tolist()
+def band_keys(sig: np.ndarray) -> np.ndarray:
+    """The LSH bucket keys of a signature, one per band (uint64)."""
+    words = sig.view(np.uint64)
+    return (words[0::2] * _BAND_MULT + words[1::2]) ^ _BAND_OFFSETS
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
@@ -92,7 +93,13 @@ def normalize_text(text: str) -> str:
     if text.lstrip().startswith("rt @"):
         text = _RT_RE.sub("", text, count=1)
     text = _STRIP_RE.sub(" ", text)
-    return _REPEAT_RE.sub(r"\1", text).strip()
+    if _REPEAT_RE.search(text):
+        text = _REPEAT_RE.sub(_first_char, text)
+    return text.strip()
+
+
+def _first_char(match: re.Match[str]) -> str:
+    return match.group(1)
 
 
 def shingles(norm: str) -> np.ndarray:
@@ -179,6 +186,7 @@ class _Entry:
     grams: np.ndarray | None  # 5-gram hashes, None when not indexed for near-duplicates
     slot: int  # row in the signature table, -1 when not indexed
     head: bytes | None  # key of the first HEAD_CHARS characters
+    bands: np.ndarray | None = None  # LSH band keys, when indexed
 
 
 class CaseIndex:
@@ -252,7 +260,7 @@ class CaseIndex:
             if hit is not None and abs(hit[1] - ts) <= self.window:
                 found.append(hit[0].root())
         norm = normalize_text(text)
-        digest = grams = sig = head = None
+        digest = grams = sig = head = bands = None
         if len(norm) >= self.min_chars:
             digest = hashlib.blake2b(norm.encode(), digest_size=8).digest()
             hit = self._exact.get(digest)
@@ -263,7 +271,8 @@ class CaseIndex:
                 sig = self._hasher.signature(grams)
                 if len(norm) >= HEAD_CHARS:
                     head = norm[:HEAD_CHARS].encode()
-                best = self._near(grams, sig, head, ts)
+                bands = band_keys(sig).tolist()
+                best = self._near(grams, sig, bands, head, ts)
                 if best is not None:
                     found.append(best)
         case = self._join(found, post_key, ts)
@@ -274,7 +283,7 @@ class CaseIndex:
             self._exact[digest] = (case, ts)
             self._push(ts, "exact", digest)
         if sig is not None:
-            self._index(entry, sig)
+            self._index(entry, sig, bands)
         if sep:
             keys.append(f"ref:{prefix}{own_id}")  # later replies and quotes of this post
         for key in keys:
@@ -309,18 +318,22 @@ class CaseIndex:
         return entry.case.root().key
 
     # --- internals -----------------------------------------------------------------------
-    def _near(self, grams: np.ndarray, sig: np.ndarray, head: bytes | None,
+    def _near(self, grams: np.ndarray, sig: np.ndarray, bands: list[int], head: bytes | None,
               ts: float) -> _Case | None:
         buckets = self._buckets
         slots: set[int] = set()
-        for key in (*band_keys(sig), head):
-            hit = buckets.get(key) if key is not head else self._heads.get(key)  # type: ignore[arg-type]
+        for key in bands:
+            hit = buckets.get(key)
             if hit is None:
                 continue
             if type(hit) is int:
                 slots.add(hit)
             else:
-                slots.update(hit)  # type: ignore[arg-type]
+                slots.update(hit)
+        if head is not None:
+            hit = self._heads.get(head)
+            if hit is not None:
+                slots.update((hit,) if type(hit) is int else hit)
         if not slots:
             return None
         order = list(slots)
@@ -339,7 +352,7 @@ class CaseIndex:
                 best, best_sim = other.case.root(), max(jac, contained)
         return best
 
-    def _index(self, entry: _Entry, sig: np.ndarray) -> None:
+    def _index(self, entry: _Entry, sig: np.ndarray, bands: list[int]) -> None:
         if self._free:
             slot = self._free.pop()
         else:
@@ -349,15 +362,15 @@ class CaseIndex:
                 self._sigs = np.concatenate([self._sigs, np.zeros_like(self._sigs)])
         self._sigs[slot] = sig
         entry.slot = slot
-        keys = band_keys(sig)
-        _add(self._buckets, keys, slot)
+        entry.bands = np.array(bands, dtype=np.uint64)  # 128 bytes, not 16 Python ints
+        _add(self._buckets, bands, slot)
         if entry.head is not None:
             _add(self._heads, (entry.head,), slot)
         self._slots[slot] = entry
 
     def _unindex(self, entry: _Entry) -> None:
         slot = entry.slot
-        _discard(self._buckets, band_keys(self._sigs[slot]), slot)
+        _discard(self._buckets, entry.bands.tolist(), slot)
         if entry.head is not None:
             _discard(self._heads, (entry.head,), slot)
         del self._slots[slot]
@@ -428,7 +441,8 @@ def _link_keys(prefix: str, own_id: str, text: str, quote_of_id: str | None,
     parents: list[str] = []
     keys: list[str] = []
     refs = [r for r in (quote_of_id, reply_to_id) if r]
-    for url in (*urls, *extract_urls(text)):
+    found = extract_urls(text) if ("http" in text or "www." in text) else ()
+    for url in (*urls, *found):
         status = _STATUS_RE.search(url)
         if status:
             refs.append(status.group(1))
