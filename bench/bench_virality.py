@@ -44,7 +44,7 @@ T0 = datetime(2025, 1, 6, tzinfo=timezone.utc)
 
 def _forecaster() -> Forecaster | None:
     folder = ROOT / "models" / "virality"
-    versions = sorted(p for p in folder.iterdir() if (p / "forecaster.json").is_file()) if folder.is_dir() else []
+    versions = sorted(p for p in folder.glob("*/") if (p / "forecaster.json").is_file())
     if not versions:
         return None
     started = time.perf_counter()

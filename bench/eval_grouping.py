@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import itertools
 import json
 import random
 import re
@@ -191,7 +190,10 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"https?://\S+|@\w+|[^\w\s]", " ", text.lower())).strip()
 
 
-def planted_set(files: dict[str, list[dict]], rng: random.Random) -> tuple[list[dict], dict[str, str], dict[str, str]]:
+def planted_set(
+    files: dict[str, list[dict]], rng: random.Random
+) -> tuple[list[dict], dict[str, str], dict[str, str]]:
+    """(rows, true group of each row, the edits of each copy)."""
     pool = [r for name in PLANTED_SOURCES for r in files.get(name, [])
             if _timed(r) and not r.get("likely_official_account") and len(_norm(r["text"])) >= 60]
     pool.sort(key=lambda r: r["id"])

@@ -44,8 +44,8 @@ import numpy as np  # noqa: E402
 
 from triage.forecast import (  # noqa: E402
     ENGAGEMENT_EDGES,
-    INTERVAL_AGE_EDGES,
     FEATURE_NAMES,
+    INTERVAL_AGE_EDGES,
     Forecaster,
     SzaboHuberman,
     export_hist_gradient_boosting,
@@ -371,7 +371,7 @@ def evaluate_real(forecaster: Forecaster | None, real_dir: Path) -> None:
 
 def load_shipped(models_dir: Path, version: str | None) -> Forecaster:
     folder = models_dir / MODEL_NAME
-    versions = sorted(p.name for p in folder.iterdir() if (p / MODEL_FILE).exists()) if folder.is_dir() else []
+    versions = sorted(p.name for p in folder.glob("*/") if (p / MODEL_FILE).exists())
     if not versions:
         raise SystemExit(f"no forecaster under {folder}: run with --train")
     chosen = version or versions[-1]

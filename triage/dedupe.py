@@ -35,9 +35,9 @@ import heapq
 import itertools
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -68,7 +68,8 @@ _MULT = np.uint64(0x9E37_79B9_7F4A_7C15)  # odd: multiply-shift hashing
 # number so that one dict holds every band.
 _BAND_MULT = np.uint64(0x9E3779B97F4A7C15)
 _BAND_OFFSETS = np.arange(BANDS, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)
-assert ROWS == 4 and BANDS * ROWS == NUM_PERM  # band_keys reads a band as two uint64 words
+if ROWS != 4 or BANDS * ROWS != NUM_PERM:  # band_keys reads a band as two uint64 words
+    raise ImportError("triage.dedupe: bands must be 4 rows covering the signature")
 
 
 def band_keys(sig: np.ndarray) -> np.ndarray:
@@ -115,8 +116,14 @@ def shingles(norm: str) -> np.ndarray:
         raw = raw + b" " * (SHINGLE - len(raw))
     n = len(raw) - SHINGLE + 1
     windows = np.ndarray((n,), dtype="<u8", buffer=raw + b"\0\0\0", strides=(1,))
-    hashed = ((windows & _MASK40) * _MULT) >> np.uint64(32)
-    return np.unique(hashed.astype(np.uint32))
+    hashed = (((windows & _MASK40) * _MULT) >> np.uint64(32)).astype(np.uint32)
+    hashed.sort()
+    if n == 1:
+        return hashed
+    keep = np.empty(n, dtype=bool)
+    keep[0] = True
+    np.not_equal(hashed[1:], hashed[:-1], out=keep[1:])
+    return hashed[keep]  # sorted and unique
 
 
 class MinHasher:

@@ -87,7 +87,8 @@ class Cascade:
     appeal: float = 1.0  # hidden, for diagnostics only
     theta: float = 0.5  # hidden, for diagnostics only
     s0: float = 0.1  # hidden kernel scale (hours of activity time)
-    exposure: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)  # (ages, followers) of the author and every reposter/quoter
+    # (ages, followers) of the author and of every reposter/quoter, for diagnostics
+    exposure: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def counts(self, age_hours: float) -> dict[str, int]:
         return {t: int(np.searchsorted(a, age_hours, side="right")) for t, a in self.ages.items()}
