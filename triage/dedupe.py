@@ -190,10 +190,10 @@ class _Entry:
     post_key: str
     ts: float  # created_at, POSIX seconds
     case: _Case
-    grams: np.ndarray | None  # 5-gram hashes, None when not indexed for near-duplicates
+    grams: bytes | None  # 5-gram hashes (uint32 bytes), None when not indexed by text
     slot: int  # row in the signature table, -1 when not indexed
     head: bytes | None  # key of the first HEAD_CHARS characters
-    bands: np.ndarray | None = None  # LSH band keys, when indexed
+    bands: bytes | None = None  # LSH band keys (uint64 bytes), when indexed
 
 
 class CaseIndex:
@@ -283,7 +283,7 @@ class CaseIndex:
                 if best is not None:
                     found.append(best)
         case = self._join(found, post_key, ts)
-        entry = _Entry(post_key, ts, case, grams, -1, head)
+        entry = _Entry(post_key, ts, case, grams.tobytes() if grams is not None else None, -1, head)
         self._posts[post_key] = entry
         self._push(ts, "post", post_key)
         if digest is not None:
@@ -291,8 +291,6 @@ class CaseIndex:
             self._push(ts, "exact", digest)
         if sig is not None:
             self._index(entry, sig, bands)
-        if sep:
-            keys.append(f"ref:{prefix}{own_id}")  # later replies and quotes of this post
         for key in keys:
             self._links[key] = (case, ts)
             self._push(ts, "link", key)
@@ -352,9 +350,10 @@ class CaseIndex:
                 continue
             if estimate < SIGNATURE_FLOOR and (head is None or other.head != head):
                 continue
-            jac, contained = jaccard(grams, other.grams)
+            other_grams = np.frombuffer(other.grams, dtype=np.uint32)  # type: ignore[arg-type]
+            jac, contained = jaccard(grams, other_grams)
             ok = jac >= self.threshold or (
-                contained >= self.containment and min(grams.size, other.grams.size) >= MIN_CONTAINED)
+                contained >= self.containment and min(grams.size, other_grams.size) >= MIN_CONTAINED)
             if ok and max(jac, contained) > best_sim:
                 best, best_sim = other.case.root(), max(jac, contained)
         return best
@@ -369,7 +368,7 @@ class CaseIndex:
                 self._sigs = np.concatenate([self._sigs, np.zeros_like(self._sigs)])
         self._sigs[slot] = sig
         entry.slot = slot
-        entry.bands = np.array(bands, dtype=np.uint64)  # 128 bytes, not 16 Python ints
+        entry.bands = np.array(bands, dtype=np.uint64).tobytes()  # 128 bytes, not 16 ints
         _add(self._buckets, bands, slot)
         if entry.head is not None:
             _add(self._heads, (entry.head,), slot)
@@ -377,7 +376,8 @@ class CaseIndex:
 
     def _unindex(self, entry: _Entry) -> None:
         slot = entry.slot
-        _discard(self._buckets, entry.bands.tolist(), slot)
+        bands = np.frombuffer(entry.bands, dtype=np.uint64)  # type: ignore[arg-type]
+        _discard(self._buckets, bands.tolist(), slot)
         if entry.head is not None:
             _discard(self._heads, (entry.head,), slot)
         del self._slots[slot]
