@@ -14,7 +14,8 @@ does not count; wall-clock rates are printed beside them.
 3. Flatness: one stream of 1,000,000 short synthetic posts (random words from a 5,000-word
    vocabulary, 8-20 words; 10% are edited copies of a recent post, 5% reply to one), 2,000 an
    hour, so the 72-hour window holds about 144,000 posts once full. Printed: microseconds per
-   post over the 10,000 posts before each mark, the posts kept in the index, and the
+   post over the 10,000 posts before each mark (10k, 100k, 200k, 500k, 1M; the window is full
+   from about 144k on), the posts kept in the index, and the
    process's resident memory (the index holds about 3 KB per post in the window).
 """
 
@@ -138,7 +139,7 @@ def synthetic_stream(n: int, seed: int = 5):
 
 
 def bench_flat(total: int) -> None:
-    marks = [m for m in (10_000, 100_000, 1_000_000) if m <= total]
+    marks = [m for m in (10_000, 100_000, 200_000, 500_000, 1_000_000) if m <= total]
     index = CaseIndex()
     print(f"grouping cost per post, one stream of {total:,} synthetic posts (2,000/hour, 72 h window):")
     print(f"{'posts':>10}{'us/post (last 10k)':>20}{'us/post (all)':>15}{'in window':>11}"

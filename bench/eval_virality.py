@@ -129,6 +129,8 @@ def train(args) -> Path:
         "data": {"generator": "triage.simulate", "params": {k: v for k, v in params.__dict__.items()},
                  "seeds": {"train": SEED_TRAIN, "calibration": SEED_CAL, "test": SEED_TEST},
                  "cascades": {"train": args.n_train, "calibration": args.n_cal},
+                 "sha256": {"train": hashlib.sha256(X.tobytes() + log_24.tobytes()).hexdigest(),
+                            "calibration": hashlib.sha256(Xc.tobytes() + log_24_c.tobytes()).hexdigest()},
                  "observations": {"train": int(len(X)), "calibration": int(len(Xc))}},
         "model": {"kind": "HistGradientBoostingRegressor exported to JSON trees",
                   "target": "log1p(E24) - log1p(E(t))", "params": GBT_PARAMS,
@@ -178,11 +180,16 @@ with a 10th..90th percentile interval, from whatever metric snapshots exist.
   warning, not a promise. Trained only on simulated cascades (triage.simulate, parameters in
   its docstring): retrain on the database's own snapshot history when it has some.
 - **Model**: {meta['model']['trees']} boosted trees (scikit-learn HistGradientBoosting, exported to
-  JSON, evaluated in pure Python) on log growth; baseline Szabo-Huberman per age bucket.
-- **Held-out simulated posts with >= 1 engagement at 1 h** (15-minute snapshots):
+  JSON, evaluated in pure Python) on log growth, from log counts, speeds, the share of reposts,
+  followers and the hour in WIB. The artifact also holds a Szabo-Huberman fit per age bucket.
+- **Held-out simulated posts with >= 1 engagement at 1 h** (15-minute snapshots; the
+  Szabo-Huberman baseline refitted at exactly 1 h):
   median APE {m['gbt']['median_ape']:.3f} (Szabo-Huberman {m['sh']['median_ape']:.3f}),
   MSLE {m['gbt']['msle']:.4f} vs {m['sh']['msle']:.4f} ({m['msle_improvement']:.1%} better),
-  doubling AUC {m['gbt']['doubling_auc']:.3f}, interval coverage {m['gbt']['coverage']:.2f}.
+  doubling AUC {m['gbt']['doubling_auc']:.3f}, interval coverage {m['gbt']['coverage']:.2f} (nominal 0.80).
+  Below the issue's targets (median APE <= 0.30, MSLE >= 15% better, AUC >= 0.80): a model that
+  also sees each cascade's hidden parameters reaches only about 25% and AUC 0.77 on these
+  cascades (bench/eval_virality.py, oracle line).
 - **Known failures**: Reddit posts (no reposts) are outside the training data; the share
   features are missing for them and the forecast leans on counts and age. Posts that a large
   account reposts after the last snapshot are under-forecast: the generator (like reality)

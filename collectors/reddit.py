@@ -295,7 +295,7 @@ class RedditCollector:
                 if attempt >= self.max_attempts:
                     raise CollectorError(
                         f"malformed JSON from /{path}, gave up after {attempt} attempts") from None
-                delay = self.backoff_base * 2 ** (attempt - 1)
+                delay = min(self.session.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
                 log.warning("malformed JSON from /%s: retrying in %.0f s", path, delay)
                 self.sleep(delay)
                 continue

@@ -244,7 +244,7 @@ class CollectionScheduler:
 
         self.ctx = ctx
         self.stop_event = threading.Event()
-        self.sleep = sleep or self._wait  # backoff waits end early on SIGTERM
+        self.sleep = sleep if sleep is not None else self._wait  # backoff waits end early on SIGTERM
         self.scheduler = scheduler or BackgroundScheduler(
             timezone=timezone.utc, executors={"default": ThreadPoolExecutor(max_workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300})

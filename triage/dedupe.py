@@ -9,7 +9,8 @@ A post joins a case, in this order of evidence:
    bare domains do not count);
 2. the same normalised text (a hash): retweets, copies with other mentions or links;
 3. near-duplicate text: MinHash signatures (datasketch's affine32 scheme, computed for all
-   shingles at once) over character 5-grams of the normalised text, banded into an LSH
+   shingles at once) over the 5-byte windows of the normalised UTF-8 text (5-character
+   shingles for Indonesian, which is ASCII once normalised), banded into an LSH
    (16 bands of 4 rows), plus the hash of the text's first 48 characters (truncated copies
    keep their beginning), give candidates; each is checked against the signature estimate,
    then verified by the exact Jaccard similarity of the 5-gram sets (>= `threshold`), or by
@@ -22,10 +23,11 @@ two live cases together, the younger case is merged into the older (`on_merge` i
 
 Cost stays flat as the index grows: entries older than the window (measured from the newest
 post seen, not a clock) are dropped from every map and from the LSH, so memory holds only the
-posts of the last `window`, and each post costs one signature, one LSH query and a few
-verifications. (datasketch's own MinHashLSH does the same banding, at about 0.5 ms a post
-through its storage layer; the banding here is a dict per band. The signatures are identical
-to `datasketch.MinHash(num_perm=64, seed=1, hashfunc=int).update_batch(shingles)`.)
+posts of the last `window` (about 3 KB each), and each post costs one signature, one LSH
+query and a few verifications. (datasketch's own MinHashLSH does the same banding, at about
+0.5 ms a post through its storage layer; the banding here is one dict keyed by band and
+bucket. The signatures are identical to
+`datasketch.MinHash(num_perm=64, seed=1, hashfunc=int).update_batch(shingles)`.)
 """
 
 from __future__ import annotations
@@ -135,11 +137,18 @@ class MinHasher:
         self.b = np.asarray(b, dtype=np.uint32)
         self.num_perm = num_perm
 
+        self._buffer = np.empty((512, num_perm), dtype=np.uint32)  # reused: no allocation
+
     def signature(self, grams: np.ndarray) -> np.ndarray:
-        if not grams.size:
+        n = grams.size
+        if not n:
             return np.full(self.num_perm, 0xFFFFFFFF, dtype=np.uint32)
-        hv = _fmix32(grams.astype(np.uint32))[:, None]
-        return (hv * self.a + self.b).min(axis=0)
+        if n > self._buffer.shape[0]:
+            self._buffer = np.empty((n, self.num_perm), dtype=np.uint32)
+        work = self._buffer[:n]
+        np.multiply(_fmix32(grams)[:, None], self.a, out=work)
+        np.add(work, self.b, out=work)
+        return work.min(axis=0)
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -193,6 +202,7 @@ class _Entry:
     grams: bytes | None  # 5-gram hashes (uint32 bytes), None when not indexed by text
     slot: int  # row in the signature table, -1 when not indexed
     head: bytes | None  # key of the first HEAD_CHARS characters
+    digest: bytes | None = None  # hash of the normalised text
     bands: bytes | None = None  # LSH band keys (uint64 bytes), when indexed
 
 
@@ -283,12 +293,12 @@ class CaseIndex:
                 if best is not None:
                     found.append(best)
         case = self._join(found, post_key, ts)
-        entry = _Entry(post_key, ts, case, grams.tobytes() if grams is not None else None, -1, head)
+        entry = _Entry(post_key, ts, case, grams.tobytes() if grams is not None else None, -1, head,
+                       digest)
         self._posts[post_key] = entry
-        self._push(ts, "post", post_key)
+        self._push(ts, "post", post_key)  # its text digest expires with it
         if digest is not None:
             self._exact[digest] = (case, ts)
-            self._push(ts, "exact", digest)
         if sig is not None:
             self._index(entry, sig, bands)
         for key in keys:
@@ -405,13 +415,17 @@ class CaseIndex:
             ts, _, kind, key = heapq.heappop(heap)
             if kind == "post":
                 entry = self._posts.pop(key, None)  # type: ignore[arg-type]
-                if entry is not None and entry.slot >= 0:
+                if entry is None:
+                    continue
+                if entry.slot >= 0:
                     self._unindex(entry)
+                hit = self._exact.get(entry.digest) if entry.digest is not None else None
+                if hit is not None and hit[1] <= ts:  # no later copy refreshed it
+                    del self._exact[entry.digest]  # type: ignore[arg-type]
             else:
-                table = self._exact if kind == "exact" else self._links
-                hit = table.get(key)  # type: ignore[arg-type]
+                hit = self._links.get(key)  # type: ignore[arg-type]
                 if hit is not None and hit[1] <= ts:  # not refreshed since
-                    del table[key]  # type: ignore[arg-type]
+                    del self._links[key]  # type: ignore[arg-type]
 
 
 def _add(table: dict, keys: Iterable, slot: int) -> None:
@@ -445,6 +459,9 @@ def _link_keys(prefix: str, own_id: str, text: str, quote_of_id: str | None,
                reply_to_id: str | None, conversation_id: str | None,
                urls: Iterable[str]) -> tuple[list[str], list[str]]:
     """(posts this one points at, link keys it shares with others)."""
+    if not (quote_of_id or reply_to_id or conversation_id or urls or "http" in text
+            or "www." in text):
+        return [], []
     parents: list[str] = []
     keys: list[str] = []
     refs = [r for r in (quote_of_id, reply_to_id) if r]

@@ -256,7 +256,7 @@ def _compile(base: float, trees: Sequence[Tree], n_features: int) -> Callable[[S
     for tree in trees:
         emit(tree, 0, 1)
     lines.append("    return s")
-    namespace: dict[str, Any] = {"inf": math.inf}
+    namespace: dict[str, Any] = {"inf": math.inf, "nan": math.nan}
     exec(compile("\n".join(lines), "<virality-forecaster>", "exec"), namespace)  # noqa: S102
     return namespace["ensemble"]
 

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 from urllib.parse import parse_qs, urlparse
@@ -46,9 +47,17 @@ from sqlalchemy import func, select
 from collectors.reddit import ListingState
 from collectors.x import TWITTER_EPOCH_MS, SweepState, build_queries
 from pipelines import checkpoints
-from pipelines.collect import REDDIT_DEFAULTS, X_DEFAULTS, SourceResult, qualifies
+from pipelines.collect import (
+    REDDIT_DEFAULTS,
+    X_DEFAULTS,
+    SourceResult,
+    qualifies,
+    reddit_budget,
+    source_config,
+    x_budget,
+)
 from pipelines.context import AppContext
-from pipelines.schedule import CollectionScheduler
+from pipelines.schedule import SCHEDULE_SOURCE, CollectionScheduler
 from pipelines.store import schema as s
 from tests.conftest import FrozenClock
 from tests.pipelines.test_collect import OAUTH, SEARCH, TOKEN_URL, context
@@ -100,6 +109,10 @@ class Faults:
         self.phase, self.until = "calm", clock.now
         self.active = True
         self.answered: Counter[str] = Counter()
+        self.failed_in_row = self.most_failed_in_row = 0  # failed answers between two good ones
+
+    def new_run(self) -> None:
+        self.failed_in_row = 0
 
     def draw(self) -> str:
         if not self.active:
@@ -111,6 +124,11 @@ class Faults:
             weights = {k: w for k, w in PHASES[self.phase].items() if k in self.kinds}
             outcome = self.rng.choices(list(weights), weights=list(weights.values()))[0]
         self.answered[outcome] += 1
+        if outcome in ("ok", "empty", "window"):
+            self.failed_in_row = 0
+        else:
+            self.failed_in_row += 1
+            self.most_failed_in_row = max(self.most_failed_in_row, self.failed_in_row)
         return outcome
 
 
@@ -162,6 +180,7 @@ class XWorld:
         self.seq = 0
         self.tokens: dict[str, tuple[str, int | None]] = {}  # next_token -> (query, upper bound)
         self.refetched = 0  # posts served more than once
+        self.delivered = 0  # posts in every 200 body, truncated ones too (what X bills)
         self.texts: dict[int, str] = {}
 
     def calm(self) -> None:
@@ -172,8 +191,9 @@ class XWorld:
     def mint(self) -> None:
         while self.open and self.minted <= self.clock.now:
             start = self.minted.timestamp()
-            for text, posts in self.queries.items():
-                for ts in sorted(start + self.rng.uniform(0, 60) for _ in range(traffic(self.rng, (15, 60)))):
+            for posts in self.queries.values():
+                arrivals = traffic(self.rng, (15, 60))
+                for ts in sorted(start + self.rng.uniform(0, 60) for _ in range(arrivals)):
                     self.seq += 1
                     post_id = ((int(ts * 1000) - TWITTER_EPOCH_MS) << 22) | (self.seq & 0x3FFFFF)
                     posts.ids.append(post_id)
@@ -228,6 +248,7 @@ class XWorld:
         if len(found) > len(page):
             meta["next_token"] = self._token(params["query"], page[-1])
         body = json.dumps(self._body(posts, page, meta))
+        self.delivered += len(page)
         if outcome == "truncated":
             return 200, {"content-type": "application/json"}, truncate(self.rng, body)
         self.refetched += len(posts.served.intersection(page))
@@ -254,7 +275,7 @@ class XWorld:
                 f"sudah lapor dari jam {created:%H.%M} belum ada tanggapan"))
             data.append({"edit_history_tweet_ids": [str(post_id)], "id": str(post_id), "text": text,
                          "author_id": users[user]["id"],
-                         "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created.microsecond // 1000:03d}Z",
+                         "created_at": f"{created:%Y-%m-%dT%H:%M:%S}.{created.microsecond // 1000:03d}Z",
                          "conversation_id": str(post_id), "lang": "in",
                          "public_metrics": {"retweet_count": post_id % 7, "reply_count": post_id % 5,
                                             "like_count": post_id % 40, "quote_count": 0,
@@ -288,7 +309,8 @@ class RedditWorld:
         self.minted = clock.now - history
         self.open = True
         self.served: set[str] = set()
-        self.refetched = 0
+        self.refetched = 0  # items served again (each run re-reads a page down to the watermark)
+        self.token_429s = 0
 
     def calm(self) -> None:
         self.faults.active = False
@@ -320,8 +342,15 @@ class RedditWorld:
         return qualifies(self.ctx, item["title"], REDDIT_DEFAULTS["min_agency_score"])
 
     def token(self, request: requests.PreparedRequest) -> Any:
-        if self.faults.active and self.faults.phase == "outage" and self.rng.random() < 0.3:
-            return server_error(self.rng)
+        """The OAuth token endpoint shares the weather, more mildly."""
+        if self.faults.active and self.rng.random() < 0.3:
+            if self.faults.phase == "outage":
+                return server_error(self.rng) if self.rng.random() < 0.6 else timeout(self.rng)
+            if self.faults.phase == "throttled":
+                self.token_429s += 1
+                return 429, {"content-type": "application/json", "x-ratelimit-remaining": "0",
+                             "x-ratelimit-used": "600", "x-ratelimit-reset": str(self.rng.randint(1, 300))}, \
+                    json.dumps({"message": "Too Many Requests", "error": 429})
         return 200, {"content-type": "application/json"}, json.dumps(
             {"access_token": "storm-token." + str(self.rng.random()), "token_type": "bearer",
              "expires_in": 86400, "scope": "*"})
@@ -431,6 +460,9 @@ class StormReport:
     gaps: dict[str, int]  # held by the platform (and on topic) but never stored
     refetched: dict[str, int]  # posts served again after they were stored
     prawcore_sleeps: list[float]  # real sleeps prawcore would have made on its own
+    failed_in_row: dict[str, int] = field(default_factory=dict)  # job -> most failed answers in a row
+    budget_used: dict[str, int] = field(default_factory=dict)  # job -> posts its monthly budget counted
+    delivered: dict[str, int] = field(default_factory=dict)  # job -> posts in every 200 body (X bills)
 
     def statuses(self, job: str | None = None) -> Counter[str]:
         return Counter(r.status for r in self.runs if job is None or r.job == job)
@@ -512,14 +544,19 @@ def run_storm(ctx: AppContext, clock: FrozenClock, *, jobs: tuple[str, ...], min
         # APScheduler moves an interval job's next run time on before it submits the run
         sched.scheduler.modify_job(job, next_run_time=started + sched.specs[job].interval)
         before_waits, before_calls = len(waits), len(api.calls)
+        worlds[job].faults.new_run()
         results = sched.run_job(job)
+        sched._after_job(SimpleNamespace(job_id=job))  # noqa: SLF001 - APScheduler's EVENT_JOB_EXECUTED
         scheduled = sched.scheduler.get_job(job).next_run_time
+        shown = checkpoints.load(ctx.engine, SCHEDULE_SOURCE, job)  # what `pantau sources` shows
+        if shown != (scheduled.astimezone(timezone.utc).isoformat() if scheduled else "paused"):
+            problems.append(f"{job} run at {started:%H:%M:%S}: next run recorded as {shown}, is {scheduled}")
         record = RunRecord(job, started, results, waits[before_waits:], scheduled,
                            len(api.calls) - before_calls)
         runs.append(record)
         result = record.result
         if result is None:
-            problems.append(f"{job} run at {started:%H:%M:%S}: the job crashed (run_job returned {results!r})")
+            problems.append(f"{job} run at {started:%H:%M:%S}: the job crashed (run_job gave {results!r})")
         elif result.status not in FINAL_STATUSES:
             problems.append(f"{job} run at {started:%H:%M:%S}: unexpected status {result.status}: "
                             f"{result.message[:200]}")
@@ -579,6 +616,10 @@ def run_storm(ctx: AppContext, clock: FrozenClock, *, jobs: tuple[str, ...], min
     report = StormReport(jobs, runs, storm_end, clock.now - first_run, restarts, problems,
                          {j: w.faults.answered for j, w in worlds.items()}, {}, {}, {}, {}, {}, {},
                          prawcore_sleeps)
+    for job, world in worlds.items():
+        report.failed_in_row[job] = world.faults.most_failed_in_row
+        make_budget, defaults = (x_budget, X_DEFAULTS) if job == "x" else (reddit_budget, REDDIT_DEFAULTS)
+        report.budget_used[job] = make_budget(ctx, source_config(ctx.settings, job, defaults)).status().used
     _check_runs(ctx, report)
     _check_waits(report)
     if "x" in jobs:
@@ -614,12 +655,13 @@ def _check_runs(ctx: AppContext, report: StormReport) -> None:
                                    f"{report.statuses(job)}")
         if any(row.finished_at is None for row in rows):
             report.problems.append(f"{job}: runs left without a finish time in collector_runs")
-        for row, run in zip(rows, seen):
+        for row, run in zip(rows, seen, strict=False):  # a length mismatch is reported above
             if run.status == "rate_limited" and _utc(row.rate_limited_until) != run.result.retry_at:
                 report.problems.append(f"{job}: rate limit until {run.result.retry_at} recorded as "
                                        f"{row.rate_limited_until}")
-        for before, after in zip(seen, seen[1:]):
-            if before.status == "rate_limited" and before.result.retry_at and after.started < before.result.retry_at:
+        for before, after in zip(seen, seen[1:], strict=False):
+            until = before.result.retry_at if before.status == "rate_limited" else None
+            if until and after.started < until:
                 report.problems.append(f"{job} ran at {after.started:%H:%M:%S}, rate-limited until "
                                        f"{before.result.retry_at:%H:%M:%S}")
 
@@ -666,8 +708,10 @@ def _check_x(ctx: AppContext, world: XWorld, report: StormReport) -> None:
     report.missing["x"] = len(served - stored)
     report.gaps["x"] = len({str(i) for i in world.all_ids()} - stored)
     report.refetched["x"] = world.refetched
+    report.delivered["x"] = world.delivered
     if dupes or new_counted != len(stored):
-        report.problems.append(f"x: {dupes} duplicate posts; runs counted {new_counted} new, {len(stored)} stored")
+        report.problems.append(f"x: {dupes} duplicate posts; runs counted {new_counted} new, "
+                               f"{len(stored)} stored")
     if served != stored:
         report.problems.append(f"x: {len(served - stored)} served posts not stored, "
                                f"{len(stored - served)} stored posts never served")
@@ -689,7 +733,8 @@ def _check_reddit(ctx: AppContext, world: RedditWorld, report: StormReport) -> N
     on_topic = {item["id"] for item in world.items if world.on_topic(item)}
     served = {name[3:] for name in world.served} & on_topic
     new_counted = sum(r.result.posts_new for r in report.runs if r.job == "reddit" and r.result)
-    report.stored["reddit"], report.served["reddit"], report.duplicates["reddit"] = len(stored), len(served), dupes
+    report.stored["reddit"], report.served["reddit"] = len(stored), len(served)
+    report.duplicates["reddit"] = dupes
     report.missing["reddit"] = len(served - stored)
     report.gaps["reddit"] = len(on_topic - stored)
     report.refetched["reddit"] = world.refetched
@@ -733,10 +778,11 @@ def test_x_search_storm_backs_off_never_crashes_the_scheduler_and_resumes_from_c
     clock = FrozenClock()
     ctx = storm_context(sqlite_url, tmp_path, clock, ("x",))
     try:
-        report = run_storm(ctx, clock, jobs=("x",), minutes=60, seed=9)
+        report = run_storm(ctx, clock, jobs=("x",), minutes=120, seed=9)
     finally:
         ctx.close()
-    _assert_storm(report, "x", XWorld.KINDS, 60)
+    _assert_storm(report, "x", XWorld.KINDS, 120)
+    assert report.failed_in_row["x"] <= X_DEFAULTS["max_attempts"]  # one page: at most max_attempts tries
     assert report.refetched["x"] == 0  # each sweep resumed below its last stored page
     x_waits = report.waits("x")
     assert {2.0, 15.0} <= set(x_waits)  # 5xx/timeout/bad JSON backoff, and 429-without-reset backoff
@@ -750,10 +796,55 @@ def test_reddit_listing_storm_backs_off_never_crashes_the_scheduler_and_resumes_
     clock = FrozenClock()
     ctx = storm_context(sqlite_url, tmp_path, clock, ("reddit",))
     try:
-        report = run_storm(ctx, clock, jobs=("reddit",), minutes=60, seed=9)
+        report = run_storm(ctx, clock, jobs=("reddit",), minutes=120, seed=9)
     finally:
         ctx.close()
-    _assert_storm(report, "reddit", RedditWorld.KINDS, 60)
+    _assert_storm(report, "reddit", RedditWorld.KINDS, 120)
     assert report.prawcore_sleeps == []  # prawcore never paced or slept on its own
     limited = [r.result for r in report.runs if r.status == "rate_limited"]
     assert any("window used up" in r.message for r in limited)
+
+
+# -- regressions found by the storm -------------------------------------------------------------
+
+
+def test_scheduler_uses_the_injected_sleep_even_when_it_is_falsy(sqlite_url: str, tmp_path: Path) -> None:
+    """`sleep or self._wait` dropped a recorder that is an empty list: backoffs slept for real."""
+    import time
+
+    clock = FrozenClock()
+    ctx = storm_context(sqlite_url, tmp_path, clock, ("x",))
+    waits = Waits(clock)
+    assert not waits  # empty, hence falsy, like tests' Sleeps() recorders
+    sched = CollectionScheduler(ctx, scheduler=BackgroundScheduler(timezone=timezone.utc), sleep=waits)
+    sched.setup()
+    sched.scheduler.start(paused=True)
+    try:
+        with responses.RequestsMock() as api:
+            api.get(SEARCH, status=503, body="upstream unavailable")
+            api.get(SEARCH, status=503, body="upstream unavailable")
+            api.get(SEARCH, json={"meta": {"result_count": 0}})
+            started = time.monotonic()
+            (result,) = sched.run_job("x")
+        assert time.monotonic() - started < 1.5  # 2 s + 4 s of backoff were not slept
+        assert waits == [2.0, 4.0] and result.status == "ok"
+    finally:
+        sched.scheduler.shutdown(wait=False)
+        ctx.close()
+
+
+def test_reddit_malformed_json_backoff_is_capped_like_every_other_wait() -> None:
+    """The malformed-JSON retry doubled without the transport's 60 s cap (max_attempts = 8: 128 s)."""
+    from collectors.base import CollectorError
+    from collectors.reddit import RedditCollector
+
+    waits: list[float] = []
+    with responses.RequestsMock() as api:
+        api.post(TOKEN_URL, json={"access_token": "t", "token_type": "bearer", "expires_in": 86400,
+                                  "scope": "*"})
+        api.get(LISTING, body='{"kind": "Listing", "da', content_type="application/json")
+        collector = RedditCollector("cid", "csecret", "linux:pantau-test:0.1", clock=FrozenClock(),
+                                    sleep=waits.append, max_attempts=8)
+        with pytest.raises(CollectorError, match="malformed JSON .* after 8 attempts"):
+            list(collector.new("indonesia", ListingState(), remaining=lambda: 10**9))
+    assert waits == [2.0, 4.0, 8.0, 16.0, 32.0, BACKOFF_CAP, BACKOFF_CAP]
