@@ -16,7 +16,7 @@ does not count; wall-clock rates are printed beside them.
    hour, so the 72-hour window holds about 144,000 posts once full. Printed: microseconds per
    post over the 10,000 posts before each mark (10k, 100k, 200k, 500k, 1M; the window is full
    from about 144k on), the posts kept in the index, and the
-   process's resident memory (the index holds about 3 KB per post in the window).
+   process's resident memory (about 4 KB per post in the window).
 """
 
 from __future__ import annotations

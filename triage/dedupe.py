@@ -23,7 +23,7 @@ two live cases together, the younger case is merged into the older (`on_merge` i
 
 Cost stays flat as the index grows: entries older than the window (measured from the newest
 post seen, not a clock) are dropped from every map and from the LSH, so memory holds only the
-posts of the last `window` (about 3 KB each), and each post costs one signature, one LSH
+posts of the last `window` (about 4 KB each, measured), and each post costs one signature, one LSH
 query and a few verifications. (datasketch's own MinHashLSH does the same banding, at about
 0.5 ms a post through its storage layer; the banding here is one dict keyed by band and
 bucket. The signatures are identical to

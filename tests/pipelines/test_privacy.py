@@ -74,12 +74,42 @@ def test_personal_data_never_leaves_redacted(tmp_path_factory, classifier, caplo
         ]
         queued = conn.execute(select(s.queue_items.c.payload)).scalars().all()
     logs = "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
+    pages = _review_pages_of_a_reviewer(ctx)
     for secret in secrets:
-        for blob in derived + [logs]:
+        for blob in derived + [logs] + pages:
             assert secret not in blob
     assert queued, "complaints with personal data should still be queued, redacted"
     assert any("[NIK]" in item["post"]["text"] for item in queued)
     ctx.close()
+
+
+def _review_pages_of_a_reviewer(ctx) -> list[str]:  # noqa: ANN001
+    """The inbox and every detail page as a `peninjau` (no raw-text permission) sees them."""
+    import warnings
+
+    from fastapi import FastAPI
+
+    import review
+    from tests.review.conftest import log_in
+    from tests.review.factory import FAST_HASHER, add_user
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    app = FastAPI()
+    review.mount(app, ctx, password_hasher=FAST_HASHER)
+    add_user(ctx.engine, "rina", "peninjau", ctx.clock())
+    client = TestClient(app, base_url="https://testserver")
+    log_in(client, "rina")
+    with ctx.engine.connect() as conn:
+        ids = conn.execute(select(s.posts.c.id)).scalars().all()
+    pages = [client.get("/").text]
+    for pk in ids:
+        page = client.get(f"/posts/{pk}")
+        assert page.status_code == 200
+        pages.append(page.text)
+    return pages
 
 
 def test_retention_purges_raw_text_and_pages_only(app_ctx, clock) -> None:  # noqa: ANN001
