@@ -18,6 +18,7 @@ import skops.io as sio
 
 from triage.classify import MODEL_NAMES, Classifier
 from triage.errors import PantauError
+from triage.forecast import Forecaster, ForecastModelError
 
 MODEL_FILE = "model.skops"
 PRODUCTION_FILE = "production.json"
@@ -115,6 +116,45 @@ def load_versions(models_dir: Path, versions: Mapping[str, str]) -> Classifier:
     classifier = Classifier(pipelines, {name: f"{name}/{v}" for name, v in versions.items()})
     classifier.predict(["memuat kamus"])  # load the stemmer's dictionary now, not on the first post
     return classifier
+
+
+VIRALITY_MODEL = "virality"
+FORECASTER_FILE = "forecaster.json"
+
+
+class ViralityModelError(ModelError):
+    """The virality forecaster cannot be found or read."""
+
+
+def forecaster_versions(models_dir: Path) -> list[str]:
+    folder = Path(models_dir) / VIRALITY_MODEL
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / FORECASTER_FILE).is_file())
+
+
+def load_forecaster(models_dir: Path, version: str | None = None) -> Forecaster:
+    """The shipped forecaster: `version`, else production.json's "virality", else the newest."""
+    models_dir = Path(models_dir)
+    if version is None:
+        try:
+            version = json.loads((models_dir / PRODUCTION_FILE).read_text()).get(VIRALITY_MODEL)
+        except (FileNotFoundError, ValueError, AttributeError):
+            version = None
+    if version is None:
+        versions = forecaster_versions(models_dir)
+        if not versions:
+            raise ViralityModelError(
+                f"no virality forecaster under {models_dir / VIRALITY_MODEL} "
+                "(train one: python bench/eval_virality.py --train; or pass --no-model)")
+        version = versions[-1]
+    path = models_dir / VIRALITY_MODEL / version / FORECASTER_FILE
+    try:
+        return Forecaster.from_json(path.read_bytes())
+    except FileNotFoundError:
+        raise ViralityModelError(f"virality forecaster {version} not found: {path}") from None
+    except ForecastModelError as exc:
+        raise ViralityModelError(f"virality forecaster {version}: {exc}") from None
 
 
 def load_classifier(models_dir: Path) -> Classifier:

@@ -72,7 +72,7 @@ def import_file(ctx: AppContext, path: Path, fmt: str | None, *, demo: bool = Fa
 
 def triage_stage(ctx: AppContext, *, batch_size: int = 500) -> TriageStage:
     """A triage stage with the production models, loaded once."""
-    from pipelines.models import load_classifier
+    from pipelines.models import load_classifier, load_forecaster
     from pipelines.triage_stage import TriageStage
     from triage.priority import DEFAULT_SEVERITY
     from triage.qualify import parse_policies
@@ -81,7 +81,8 @@ def triage_stage(ctx: AppContext, *, batch_size: int = 500) -> TriageStage:
     policies = parse_policies(queue_section.get("policy", {}))
     severity = {**DEFAULT_SEVERITY, **ctx.settings.section("priority").get("severity", {})}
     return TriageStage(ctx.engine, load_classifier(ctx.settings.models_dir), ctx.registry,
-                       policies, clock=ctx.clock, severity=severity, batch_size=batch_size)
+                       policies, clock=ctx.clock, severity=severity, batch_size=batch_size,
+                       forecaster=load_forecaster(ctx.settings.models_dir))
 
 
 def triage_pending(ctx: AppContext, *, now: datetime | None = None) -> StageReport:

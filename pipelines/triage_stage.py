@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import statistics
 import time
 import uuid
 from collections import defaultdict
@@ -23,17 +22,18 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, update
 
-from pipelines.store import schema as s
 from pipelines.queue import enqueue_many
+from pipelines.store import schema as s
 from pipelines.store.sql import insert_ignore, insert_ignore_count
 from triage.agencies import Registry
 from triage.classify import Classifier, Labels
 from triage.contract import PostView, ProvenanceView, build_queue_item, original_link
+from triage.dedupe import CaseIndex, extract_urls
+from triage.forecast import Forecaster
 from triage.priority import DEFAULT_SEVERITY, Priority, prioritize, tier_rank
 from triage.qualify import Policies, qualifies
 from triage.records import MetricSnapshot
-from triage.dedupe import CaseIndex, extract_urls
-from triage.virality import Virality, score_virality
+from triage.virality import Virality, baseline_from_history, score_virality
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,7 @@ class TriageStage:
         severity: dict[str, float] | None = None,
         batch_size: int = 500,
         lease_seconds: int = 600,
+        forecaster: Forecaster | None = None,
     ) -> None:
         self.engine = engine
         self.classifier = classifier
@@ -118,6 +119,7 @@ class TriageStage:
         self.policies = policies
         self.clock = clock
         self.severity = severity or DEFAULT_SEVERITY
+        self.forecaster = forecaster  # None: the power-law fallback of triage.virality
         self.batch_size = batch_size
         self.lease_seconds = lease_seconds
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
@@ -169,6 +171,7 @@ class TriageStage:
             virality = score_virality(
                 row.created_at, snapshots.get(row.id, []), followers=row.author_followers,
                 baseline_eph=self._baselines.get(agency_id, self._baselines.get(None)), now=now,
+                forecaster=self.forecaster,
             )
             priority = prioritize(lab, virality, created_at=row.created_at, now=now,
                                   agency_name=agency.name if agency else None, severity=self.severity)
@@ -353,7 +356,7 @@ class TriageStage:
                                                .where(tr.c.triaged_at >= since)):
                 values[agency_id].append(eph)
                 values[None].append(eph)
-        self._baselines = {k: max(statistics.median(v), 0.5) for k, v in values.items() if len(v) >= 20}
+        self._baselines = {k: baseline_from_history(v) for k, v in values.items() if len(v) >= 20}
         self._baselines_at = now
 
     def _snapshots(self, ids: list[int]) -> dict[int, list[MetricSnapshot]]:

@@ -20,20 +20,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from pipelines.context import context_from_args
+from pipelines.models import load_forecaster
 from triage.errors import PantauError, RecordError
-from triage.forecast import Forecaster, ForecastModelError
+from triage.forecast import Forecaster
 from triage.records import MetricSnapshot, parse_time
 from triage.virality import DEFAULT_BASELINE_EPH, score_virality
 
 log = logging.getLogger(__name__)
 
-MODEL_NAME = "virality"
-MODEL_FILE = "forecaster.json"
-PRODUCTION_FILE = "production.json"
-
-
-class ViralityModelError(PantauError):
-    """The virality forecaster cannot be found or read."""
 
 
 def register(sub: Any) -> None:
@@ -50,37 +44,6 @@ def register(sub: Any) -> None:
     p.add_argument("--details", action="store_true",
                    help="add the score's components, velocity and baseline ratio to each line")
     p.set_defaults(handler=cmd_virality)
-
-
-def forecaster_versions(models_dir: Path) -> list[str]:
-    folder = Path(models_dir) / MODEL_NAME
-    if not folder.is_dir():
-        return []
-    return sorted(p.name for p in folder.iterdir() if (p / MODEL_FILE).is_file())
-
-
-def load_forecaster(models_dir: Path, version: str | None = None) -> Forecaster:
-    """The shipped forecaster: `version`, else production.json's "virality", else the newest."""
-    models_dir = Path(models_dir)
-    if version is None:
-        try:
-            version = json.loads((models_dir / PRODUCTION_FILE).read_text()).get(MODEL_NAME)
-        except (FileNotFoundError, ValueError, AttributeError):
-            version = None
-    if version is None:
-        versions = forecaster_versions(models_dir)
-        if not versions:
-            raise ViralityModelError(
-                f"no virality forecaster under {models_dir / MODEL_NAME} "
-                "(train one: python bench/eval_virality.py --train; or pass --no-model)")
-        version = versions[-1]
-    path = models_dir / MODEL_NAME / version / MODEL_FILE
-    try:
-        return Forecaster.from_json(path.read_bytes())
-    except FileNotFoundError:
-        raise ViralityModelError(f"virality forecaster {version} not found: {path}") from None
-    except ForecastModelError as exc:
-        raise ViralityModelError(f"virality forecaster {version}: {exc}") from None
 
 
 def _lines(name: str) -> Iterator[tuple[int, str]]:
