@@ -60,7 +60,7 @@ def main() -> None:
     from drill_sigkill import write_posts
 
     name = f"pantau_drill_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT", pool_pre_ping=True)  # survives the restart
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(ADMIN).set(database=name).render_as_string(hide_password=False)
