@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from pipelines.spikes import recent_spikes
 from pipelines.store import schema as s
 from triage.priority import FIRST_RESPONSE_DAYS
 
@@ -70,27 +71,8 @@ def _hours_between(conn: Connection, earlier: Any, later: Any) -> ColumnElement[
 
 
 def spikes(conn: Connection, now: datetime) -> list[dict[str, Any]]:
-    """Hours of the last 24 h in which an agency got SPIKE_RATIO x its usual posts per hour."""
-    recent_start = now - timedelta(hours=24)
-    base_start = recent_start - timedelta(days=BASELINE_DAYS)
-    hour = _bucket(conn, p.c.created_at, "hour")
-    joined = tr.join(p, p.c.id == tr.c.post_pk)
-    baseline = dict(conn.execute(
-        select(tr.c.agency_id, func.count()).select_from(joined)
-        .where(p.c.created_at >= base_start, p.c.created_at < recent_start, tr.c.agency_id.is_not(None))
-        .group_by(tr.c.agency_id)).all())
-    found = []
-    for agency_id, bucket, count in conn.execute(
-            select(tr.c.agency_id, hour.label("hour"), func.count()).select_from(joined)
-            .where(p.c.created_at >= recent_start, p.c.created_at <= now, tr.c.agency_id.is_not(None))
-            .group_by(tr.c.agency_id, hour)):
-        usual = baseline.get(agency_id, 0) / (BASELINE_DAYS * 24)
-        ratio = count / max(usual, 0.1)
-        if count >= SPIKE_MIN_POSTS and ratio >= SPIKE_RATIO:
-            found.append({"agency_id": agency_id, "hour": bucket, "count": int(count),
-                          "usual": round(usual, 2), "ratio": round(ratio, 1)})
-    found.sort(key=lambda x: (-x["ratio"], x["hour"]))
-    return found[:20]
+    """Hours of the last 24 h in which an agency got k sigma above its usual posts per hour."""
+    return recent_spikes(conn, now)
 
 
 def service_kpis(conn: Connection, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:

@@ -115,17 +115,24 @@ def cmd_worker(args: Any) -> int:
 def cmd_status(args: Any) -> int:
     from pipelines.run import status
     from pipelines.schedule import source_status
+    from pipelines.spikes import recent_spikes
 
     ctx = context_from_args(args)
     result = status(ctx)
     sources = source_status(ctx)
+    with ctx.engine.connect() as conn:
+        spikes = recent_spikes(conn, ctx.clock())
     if args.json:
-        print(json.dumps({**result.to_dict(), "sources": [st.to_dict() for st in sources]}, indent=2))
+        print(json.dumps({**result.to_dict(), "sources": [st.to_dict() for st in sources],
+                          "spikes": spikes}, indent=2))
         return 0
     print(f"database: {result.database}")
     print("tables:  " + ", ".join(f"{k} {v}" for k, v in result.tables.items()))
     print("stages:  " + ", ".join(f"{k} {v}" for k, v in sorted(result.stages.items())))
     print("queue:   " + ", ".join(f"{k} {v}" for k, v in result.queue.items()))
+    for spike in spikes:
+        print(f"spike: {spike['agency_id']} {spike['hour']}:00 WIB, {spike['count']} posts "
+              f"(usual {spike['usual']}/hour, z {spike['z']})")
     for st in sources:
         print(st.line())
     scheduled = {st.source for st in sources}
