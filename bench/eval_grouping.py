@@ -3,7 +3,7 @@
     .venv/bin/python bench/eval_grouping.py
 
 1. Labelled incidents, data/eval/incidents.jsonl: real posts from ../shared/data/real/, stored
-   as ids and a group label only (the text is read at run time, never copied). Groups were
+   as hashes of their ids and a group label only (the text is read at run time, never copied). Groups were
    labelled by hand, reading the posts: same real-world event = same group (a riot's damage,
    one official's statement and the wave of reactions to it, a fallen tree on one road, an
    app outage on one morning, one news item and its copies); everything else its own group.
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import hashlib
 import json
 import random
 import re
@@ -120,15 +121,22 @@ HEADER = (f"{'':<34}{'posts':>6}{'pairs':>8}{'pred':>8}{'P':>8}{'R':>8}{'F1':>8}
           f"{'B3-P':>8}{'B3-R':>8}")
 
 
+def post_ref(post_id: str) -> str:
+    """How data/eval/incidents.jsonl names a real post: a hash of its id, not the id itself."""
+    return hashlib.sha256(post_id.encode()).hexdigest()[:20]
+
+
 def eval_incidents(real_dir: Path) -> None:
     labels = [json.loads(line) for line in LABELS.read_text().splitlines() if line.strip()]
-    truth = {row["id"]: row["group"] for row in labels}
-    prefixes = {i.split(":", 1)[0] for i in truth}
+    by_ref = {row["ref"]: row["group"] for row in labels}
+    prefixes = {row["source"] for row in labels}
     files = load_rows(real_dir)
     involved = {name: rows for name, rows in files.items()
                 if rows and rows[0]["id"].split(":", 1)[0] in prefixes}
-    found = {r["id"] for rows in involved.values() for r in rows}
-    missing = [i for i in truth if i not in found]
+    # The repository keeps only a hash of each post id: the ids are matched at run time.
+    truth = {r["id"]: by_ref[post_ref(r["id"])] for rows in involved.values() for r in rows
+             if post_ref(r["id"]) in by_ref}
+    missing = [ref for ref in by_ref if ref not in {post_ref(i) for i in truth}]
     groups = Counter(truth.values())
     print(f"\n== Labelled incidents ({LABELS.relative_to(ROOT)}): {len(truth)} posts, "
           f"{len(groups)} groups ({sum(1 for n in groups.values() if n > 1)} with 2+ posts)"
