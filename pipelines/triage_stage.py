@@ -308,6 +308,17 @@ class TriageStage:
             models=self.classifier.versions,
         )
 
+    def _release(self, ids: list[int]) -> None:
+        """Give a failed batch back at once (best effort: the database may be what failed)."""
+        p = s.posts
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(update(p).where(p.c.id.in_(ids), p.c.triage_state == "pending",
+                                             p.c.triage_lease_owner == self.owner)
+                             .values(triage_lease_until=None, triage_lease_owner=None))
+        except Exception:  # noqa: BLE001 - the lease then expires, or a local successor takes it
+            log.warning("could not release the leases of a failed batch", extra={"stage": "triage"})
+
     # --- incidents --------------------------------------------------------------------------
     def _merged(self, younger: str, older: str) -> None:
         self._merges.append((younger, older))
@@ -381,10 +392,14 @@ class TriageStage:
             self._load_cases()
             self._cases_loaded = True
         if rows:
-            self._refresh_baselines(now)
-            results = self._triage(rows, self._snapshots([r.id for r in rows]), now)
-            with self.engine.begin() as conn:
-                self._write(conn, results, now, report)
+            try:
+                self._refresh_baselines(now)
+                results = self._triage(rows, self._snapshots([r.id for r in rows]), now)
+                with self.engine.begin() as conn:
+                    self._write(conn, results, now, report)
+            except Exception:
+                self._release([r.id for r in rows])
+                raise
         report.seconds = time.perf_counter() - started
         if rows:
             log.info("triaged batch", extra={"stage": "triage", "claimed": report.claimed,

@@ -73,3 +73,30 @@ def test_two_workers_share_postgres_without_overlap(pg_url: str, tmp_path: Path,
     triaged = [int(out.split("drained: ")[1].split()[0]) for out, _ in outputs]
     assert sum(triaged) == 1200 and min(triaged) > 0  # both did work, none twice
     assert _integrity(pg_url).ok
+
+
+class _BrokenClassifier:
+    """A classifier whose model blows up mid-batch (e.g. out of memory)."""
+
+    versions = {"kind": "kind/broken"}
+
+    def predict(self, texts):  # noqa: ANN001, ANN201
+        raise MemoryError("model crashed")
+
+
+def test_a_failed_batch_is_given_back_at_once(app_ctx) -> None:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from pipelines.run import import_file
+    from pipelines.store import schema as s
+    from pipelines.triage_stage import TriageStage
+    from triage.qualify import Policies
+
+    import_file(app_ctx, REPO / "tests" / "fixtures" / "files" / "twarc2_search.jsonl", "twarc2")
+    stage = TriageStage(app_ctx.engine, _BrokenClassifier(), app_ctx.registry, Policies(), clock=app_ctx.clock)
+    with pytest.raises(MemoryError):
+        stage.run_batch()
+    with app_ctx.engine.connect() as conn:
+        leases = conn.execute(select(s.posts.c.triage_lease_until, s.posts.c.triage_state)).all()
+    assert leases and all(until is None and state == "pending" for until, state in leases)
+    assert len(stage.claim(app_ctx.clock())) == 3  # claimable again right away
