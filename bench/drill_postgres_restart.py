@@ -56,8 +56,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=3000)
     parser.add_argument("--down-seconds", type=float, default=8.0)
     args = parser.parse_args()
-    sys.path.insert(0, str(REPO / "bench"))
-    from drill_sigkill import write_posts
+    from tests.pipelines.test_worker_faults import write_posts
 
     name = f"pantau_drill_{uuid.uuid4().hex[:8]}"
     admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT", pool_pre_ping=True)  # survives the restart

@@ -5,14 +5,13 @@ lost or duplicated.
     python bench/drill_sigkill.py [--kills 20] [--posts 4000] [--command worker|run]
                                   [--database-url URL]
 
-Posts: the bundled sample repeated with new ids (so cases, qualification and revisions all
-happen), plus ../shared/data/real texts when present.
+Posts: the bundled sample repeated with new ids, so cases, qualification and revisions all
+happen (the same posts as tests/pipelines/test_worker_faults.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import signal
@@ -27,17 +26,8 @@ sys.path.insert(0, str(REPO))
 
 from pipelines.integrity import check_integrity  # noqa: E402
 from pipelines.store.db import open_database  # noqa: E402
+from tests.pipelines.test_worker_faults import write_posts  # noqa: E402 - the same posts as the tests
 
-SAMPLE = REPO / "pipelines" / "resources" / "sample_posts.jsonl"
-
-
-def write_posts(path: Path, n: int) -> None:
-    rows = [json.loads(line) for line in SAMPLE.read_text().splitlines() if line.strip()]
-    with path.open("w") as handle:
-        for i in range(n):
-            row = dict(rows[i % len(rows)])
-            row["post_id"] = f"{row['post_id']}{i // len(rows):04d}"
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def drill(kills: int, posts: int, command: str, database_url: str | None, seed: int = 7) -> bool:

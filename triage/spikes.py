@@ -5,7 +5,7 @@ than `k` standard deviations, and reaches `min_count`. The standard deviation is
 the Poisson value sqrt(mean) (and at `min_sigma`), so a quiet agency whose history is all
 zeros does not call two posts a spike. Hours before `min_history` hours of history are not
 judged. The pipeline counts posts per agency and hour (from the database) and records what
-`detect_spikes` / `latest_spike` return; `pantau status` and the review page show them.
+`detect_spikes` returns (pipelines/spikes.py); `pantau status` and the review page show them.
 """
 
 from __future__ import annotations
@@ -102,27 +102,6 @@ def detect_spikes(
             total -= old
             total_sq -= old * old
     return spikes
-
-
-def latest_spike(
-    counts: Sequence[int],
-    *,
-    k: float = DEFAULT_K,
-    window: int = DEFAULT_WINDOW,
-    min_history: int = MIN_HISTORY,
-    min_count: int = MIN_COUNT,
-    min_sigma: float = MIN_SIGMA,
-    start: datetime | None = None,
-) -> Spike | None:
-    """Whether the last hour of the series is a spike (what `pantau status` asks)."""
-    if not counts:
-        return None
-    i = len(counts) - 1
-    history = counts[max(0, i - window):i]
-    if len(history) < min_history:
-        return None
-    mean, sigma = baseline_stats(history, min_sigma=min_sigma)
-    return _judge(i, counts[i], mean, sigma, k, min_count, floor_hour(start) if start else None)
 
 
 def agency_spikes(

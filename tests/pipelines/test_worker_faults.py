@@ -21,7 +21,8 @@ SAMPLE = REPO / "pipelines" / "resources" / "sample_posts.jsonl"
 PANTAU = [sys.executable, "-m", "pipelines.cli"]
 
 
-def _posts(path: Path, n: int) -> None:
+def write_posts(path: Path, n: int) -> None:
+    """The bundled sample repeated with fresh ids (cases, qualification, revisions all happen)."""
     rows = [json.loads(line) for line in SAMPLE.read_text().splitlines() if line.strip()]
     with path.open("w") as handle:
         for i in range(n):
@@ -46,7 +47,7 @@ def _integrity(url: str):  # noqa: ANN202
 def test_killed_workers_lose_and_duplicate_nothing(db_url: str, tmp_path: Path, classifier) -> None:  # noqa: ANN001
     env = _env(db_url, tmp_path)
     source = tmp_path / "posts.jsonl"
-    _posts(source, 1500)
+    write_posts(source, 1500)
     subprocess.run(PANTAU + ["import", str(source)], env=env, cwd=REPO, check=True, capture_output=True)
     for delay in (1.5, 3.0, 4.5):
         proc = subprocess.Popen(PANTAU + ["worker", "--drain", "--batch-size", "100"], env=env, cwd=REPO,
@@ -64,7 +65,7 @@ def test_killed_workers_lose_and_duplicate_nothing(db_url: str, tmp_path: Path, 
 def test_two_workers_share_postgres_without_overlap(pg_url: str, tmp_path: Path, classifier) -> None:  # noqa: ANN001
     env = _env(pg_url, tmp_path)
     source = tmp_path / "posts.jsonl"
-    _posts(source, 1200)
+    write_posts(source, 1200)
     subprocess.run(PANTAU + ["import", str(source)], env=env, cwd=REPO, check=True, capture_output=True)
     procs = [subprocess.Popen(PANTAU + ["worker", "--drain", "--batch-size", "100"], env=env, cwd=REPO,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
