@@ -3,30 +3,36 @@
 `models/production.json` names the version of each model that triage serves; `promote` is the
 only thing that changes it. Loading checks the scikit-learn version the artifact was trained
 with and refuses a mismatch, and only unpickles the types listed in TRUSTED_TYPES.
+
+Beside the skops pipeline, each folder holds `serving.npz`: the fitted numbers serving needs
+(triage.linear), exported at save time with their sha256 in metadata.json. Triage workers load
+that file with numpy alone, which keeps scikit-learn, scipy and skops (over 2 s of imports) out
+of their start-up; an artifact without it is served from its skops pipeline.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 from collections.abc import Mapping
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
-
-import sklearn
-import skops.io as sio
 
 from triage.classify import MODEL_NAMES, Classifier
 from triage.errors import PantauError
 from triage.forecast import Forecaster, ForecastModelError
+from triage.linear import LinearModel, LinearModelError
 
 MODEL_FILE = "model.skops"
+SERVING_FILE = "serving.npz"
 PRODUCTION_FILE = "production.json"
 # Types beyond skops' defaults that our pipelines contain; nothing else is loaded.
 TRUSTED_TYPES = [
-    "triage.classify.TextNormalizer",
-    "triage.classify.HashedNgrams",
-    "triage.classify.ColumnSelector",
+    "triage.estimators.TextNormalizer",
+    "triage.estimators.HashedNgrams",
+    "triage.estimators.ColumnSelector",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.calibration._TemperatureScaling",
@@ -45,17 +51,23 @@ def save_artifact(
     models_dir: Path, name: str, version: str, pipeline: Any, metadata: Mapping[str, Any], card: str
 ) -> Path:
     """Write one artifact folder; refuses to overwrite an existing version."""
+    import sklearn
+    import skops.io as sio
+
     folder = Path(models_dir) / name / version
     if folder.exists():
         raise ModelError(f"model {name}/{version} already exists; versions are immutable")
+    serving = LinearModel.from_pipeline(pipeline).to_bytes()
     folder.mkdir(parents=True)
     sio.dump(pipeline, folder / MODEL_FILE, compression=8, compresslevel=9)
+    (folder / SERVING_FILE).write_bytes(serving)
     meta = {
         **metadata,
         "name": name,
         "version": version,
         "sklearn_version": sklearn.__version__,
         "python_version": platform.python_version(),
+        "serving_sha256": hashlib.sha256(serving).hexdigest(),
     }
     (folder / "metadata.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     (folder / "MODEL_CARD.md").write_text(card)
@@ -70,15 +82,23 @@ def read_metadata(models_dir: Path, name: str, version: str) -> dict[str, Any]:
         raise ModelError(f"model {name}/{version} not found under {models_dir}") from None
 
 
-def load_pipeline(models_dir: Path, name: str, version: str) -> Any:
-    meta = read_metadata(models_dir, name, version)
-    trained = meta.get("sklearn_version", "?")
-    if _minor(trained) != _minor(sklearn.__version__):
+def _check_sklearn(name: str, version: str, meta: Mapping[str, Any]) -> None:
+    """Refuse an artifact of another scikit-learn minor version (read from the installed
+    distribution's metadata, so that serving need not import scikit-learn)."""
+    trained, installed = str(meta.get("sklearn_version", "?")), installed_version("scikit-learn")
+    if _minor(trained) != _minor(installed):
         raise ModelError(
             f"model {name}/{version} was trained with scikit-learn {trained} but "
-            f"{sklearn.__version__} is installed: install scikit-learn=={trained} "
+            f"{installed} is installed: install scikit-learn=={trained} "
             "(see requirements.lock) or retrain with `pantau train`"
         )
+
+
+def load_pipeline(models_dir: Path, name: str, version: str) -> Any:
+    """The fitted scikit-learn pipeline of one artifact (for analysis and retraining)."""
+    import skops.io as sio
+
+    _check_sklearn(name, version, read_metadata(models_dir, name, version))
     path = Path(models_dir) / name / version / MODEL_FILE
     untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
     if untrusted:
@@ -110,10 +130,31 @@ def promote(models_dir: Path, versions: Mapping[str, str]) -> None:
     path.write_text(json.dumps(dict(sorted(current.items())), indent=2) + "\n")
 
 
+def load_serving_model(models_dir: Path, name: str, version: str) -> LinearModel:
+    """What triage serves of one artifact: its serving.npz, checked against the sha256 that
+    metadata.json recorded; the skops pipeline when the artifact predates serving files."""
+    meta = read_metadata(models_dir, name, version)
+    _check_sklearn(name, version, meta)
+    path = Path(models_dir) / name / version / SERVING_FILE
+    if "serving_sha256" not in meta:
+        return LinearModel.from_pipeline(load_pipeline(models_dir, name, version))
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelError(f"model {name}/{version}: {SERVING_FILE} is missing") from None
+    if hashlib.sha256(data).hexdigest() != meta["serving_sha256"]:
+        raise ModelError(f"model {name}/{version}: {SERVING_FILE} does not match the sha256 in "
+                         "metadata.json (damaged or replaced); retrain with `pantau train`")
+    try:
+        return LinearModel.from_bytes(data, f"model {name}/{version} {SERVING_FILE}")
+    except LinearModelError as exc:
+        raise ModelError(str(exc)) from None
+
+
 def load_versions(models_dir: Path, versions: Mapping[str, str]) -> Classifier:
     """A classifier of the given version of each model (e.g. a candidate not yet promoted)."""
-    pipelines = {name: load_pipeline(models_dir, name, v) for name, v in versions.items()}
-    classifier = Classifier(pipelines, {name: f"{name}/{v}" for name, v in versions.items()})
+    models = {name: load_serving_model(models_dir, name, v) for name, v in versions.items()}
+    classifier = Classifier(models, {name: f"{name}/{v}" for name, v in versions.items()})
     classifier.predict(["memuat kamus"])  # load the stemmer's dictionary now, not on the first post
     return classifier
 

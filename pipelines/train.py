@@ -23,7 +23,8 @@ from sqlalchemy import Engine, select
 
 from pipelines.models import promote, save_artifact
 from pipelines.store import schema
-from triage.classify import MODEL_NAMES, NO_MALADMINISTRATION, Classifier, build_pipeline, compact
+from triage.classify import MODEL_NAMES, NO_MALADMINISTRATION, Classifier
+from triage.estimators import build_pipeline, compact
 from triage.errors import PantauError
 from triage.evaluation import Report, report, target_figures
 from triage.taxonomy import LABEL_SETS
@@ -252,7 +253,7 @@ def train(
             )
             cvs[name] = report(f"{name} cross-validation", labels, list(cv_pred), LABEL_SETS[name])
         pipelines[name] = compact(build_pipeline(seed=seed, **params).fit(texts, labels))
-    dev_reports, targets = evaluate_rows(Classifier(pipelines, {}), dev) if dev else ({}, None)
+    dev_reports, targets = evaluate_rows(Classifier.from_pipelines(pipelines, {}), dev) if dev else ({}, None)
     for name in MODEL_NAMES:
         cv = cvs[name]
         metadata = {

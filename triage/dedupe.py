@@ -43,7 +43,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
-from datasketch import MinHash
 
 from triage.records import Post
 
@@ -132,9 +131,11 @@ class MinHasher:
     """MinHash signatures of shingle arrays, equal to datasketch's affine32 MinHash."""
 
     def __init__(self, num_perm: int = NUM_PERM, seed: int = 1) -> None:
-        a, b = MinHash(num_perm=num_perm, seed=seed).permutations
-        self.a = np.asarray(a, dtype=np.uint32)
-        self.b = np.asarray(b, dtype=np.uint32)
+        # datasketch's affine32 permutations (odd a, any b), drawn as it draws them; a test holds
+        # them equal to datasketch's, which is not imported here (it pulls in scipy: ~0.9 s)
+        gen = np.random.RandomState(seed)
+        self.a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+        self.b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
         self.num_perm = num_perm
 
         self._buffer = np.empty((512, num_perm), dtype=np.uint32)  # reused: no allocation

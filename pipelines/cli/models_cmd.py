@@ -19,15 +19,6 @@ from typing import IO, Any
 
 from pipelines.context import context_from_args
 from pipelines.models import load_classifier
-from pipelines.train import (
-    TrainingError,
-    evaluate_rows,
-    human_labels,
-    merge_human_labels,
-    read_labeled,
-    seed_corpus,
-    train,
-)
 from triage.classify import MODEL_NAMES
 from triage.errors import PantauError
 
@@ -120,6 +111,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from pipelines.train import human_labels, merge_human_labels, seed_corpus, train  # scikit-learn: slow
+
     ctx = context_from_args(args)
     examples = seed_corpus()
     if args.with_human_labels:
@@ -136,6 +129,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _read_rows(path: str) -> list[dict[str, Any]]:
     """Labeled rows of a JSONL file, labels checked against the label sets."""
+    from pipelines.train import TrainingError, read_labeled
+
     if not Path(path).is_file():
         raise InputFileError(f"no such file: {path}")
     try:
@@ -147,6 +142,8 @@ def _read_rows(path: str) -> list[dict[str, Any]]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pipelines.train import evaluate_rows
+
     ctx = context_from_args(args)
     rows = _read_rows(args.file)
     if not rows:

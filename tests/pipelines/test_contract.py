@@ -178,7 +178,8 @@ def _tiny_classifier():  # noqa: ANN202
     """Small models trained on part of the seed corpus, cached (pickled) in the temp folder
     under a hash of the triage code and the seed data, for when models/ has no production ones."""
     from pipelines.train import seed_corpus
-    from triage.classify import MODEL_NAMES, Classifier, build_pipeline
+    from triage.classify import MODEL_NAMES, Classifier
+    from triage.estimators import build_pipeline
 
     cache = Path(tempfile.gettempdir()) / f"pantau-tiny-classifier-{_source_hash()}.pickle"
     if cache.exists():
@@ -193,7 +194,7 @@ def _tiny_classifier():  # noqa: ANN202
         rows = [e for _, group in sorted(groups.items()) if len(group) >= 10 for e in group[:12]]
         pipelines[name] = build_pipeline(seed=13).fit([e.text for e in rows],
                                                       [getattr(e, name) for e in rows])
-    classifier = Classifier(pipelines, {n: f"{n}/tiny-test" for n in MODEL_NAMES})
+    classifier = Classifier.from_pipelines(pipelines, {n: f"{n}/tiny-test" for n in MODEL_NAMES})
     for stale in cache.parent.glob("pantau-tiny-classifier-*.pickle"):
         stale.unlink(missing_ok=True)  # made by older code
     cache.write_bytes(pickle.dumps(classifier))

@@ -12,16 +12,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from pipelines.models import ModelError, load_classifier, load_pipeline, promote, save_artifact
 from pipelines.train import _targets, seed_corpus
-from triage.classify import (
-    MODEL_NAMES,
-    NO_MALADMINISTRATION,
-    Classifier,
-    ColumnSelector,
-    HashedNgrams,
-    TextNormalizer,
-    build_pipeline,
-    compact,
-)
+from triage.classify import MODEL_NAMES, NO_MALADMINISTRATION, Classifier
+from triage.estimators import ColumnSelector, HashedNgrams, TextNormalizer, build_pipeline, compact
 
 POSTS = [
     "udh 3 bulan KTP-el gak jadi2, tiap ke dukcapil disuruh balik minggu depan @Dukcapil",
@@ -53,7 +45,7 @@ def pipelines() -> dict:
 
 @pytest.fixture(scope="module")
 def classifier(pipelines: dict) -> Classifier:
-    return Classifier(pipelines, {name: f"{name}/test" for name in MODEL_NAMES})
+    return Classifier.from_pipelines(pipelines, {name: f"{name}/test" for name in MODEL_NAMES})
 
 
 def test_predictions_are_labels_with_probabilities(classifier: Classifier) -> None:
@@ -143,3 +135,63 @@ def test_loader_refuses_a_mismatched_scikit_learn(tmp_path: Path, pipelines: dic
 def test_missing_production_models_are_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="pantau train --promote"):
         load_classifier(tmp_path)
+
+
+def test_feature_hash_is_scikit_learns_murmurhash() -> None:
+    from sklearn.utils import murmurhash3_32
+
+    from triage.features import pair_column, word_columns
+
+    for word in ("listrik", "padam", "é", "😭", "kai121", "x" * 40):
+        expected = [murmurhash3_32("w " + word, positive=True) % 2**20]
+        assert word_columns(word, 2**20, 0, -1).tolist() == expected
+    assert pair_column("mati lampu", 2**20) == murmurhash3_32("b mati lampu", positive=True) % 2**20
+
+
+def test_serving_file_is_checked_against_its_hash(tmp_path: Path, pipelines: dict) -> None:
+    _write_models(tmp_path, pipelines)
+    serving = tmp_path / "kind" / "20260101-test" / "serving.npz"
+    data = bytearray(serving.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    serving.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="does not match the sha256"):
+        load_classifier(tmp_path)
+    serving.unlink()
+    with pytest.raises(ModelError, match="serving.npz is missing"):
+        load_classifier(tmp_path)
+
+
+def test_damaged_serving_bytes_are_a_clear_error() -> None:
+    from triage.linear import LinearModel, LinearModelError
+
+    with pytest.raises(LinearModelError, match="cannot be read"):
+        LinearModel.from_bytes(b"PK\x03\x04 not a zip at all", "kind serving.npz")
+
+
+def test_artifact_without_serving_file_is_served_from_its_pipeline(
+    tmp_path: Path, pipelines: dict, classifier: Classifier
+) -> None:
+    _write_models(tmp_path, pipelines)
+    for name in MODEL_NAMES:  # as written before serving files existed
+        folder = tmp_path / name / "20260101-test"
+        (folder / "serving.npz").unlink()
+        meta = json.loads((folder / "metadata.json").read_text())
+        del meta["serving_sha256"]
+        (folder / "metadata.json").write_text(json.dumps(meta))
+    loaded = load_classifier(tmp_path)
+    assert [x.to_dict() for x in loaded.predict(POSTS)] == [x.to_dict() for x in classifier.predict(POSTS)]
+
+
+def test_serving_does_not_import_scikit_learn(tmp_path: Path, pipelines: dict) -> None:
+    """Workers start fast: loading and running the models needs numpy, not scikit-learn/scipy."""
+    import subprocess
+    import sys
+
+    _write_models(tmp_path, pipelines)
+    code = (
+        "import sys; from pathlib import Path; from pipelines.models import load_classifier; "
+        f"load_classifier(Path({str(tmp_path)!r})).predict(['listrik padam dari sore']); "
+        "print(sorted(m for m in ('sklearn', 'scipy', 'skops', 'datasketch') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
