@@ -90,14 +90,14 @@ def _drop_pg(name: str) -> None:
 def run_mode(mode: str, source: Path, n: int, workdir: Path) -> dict:
     env = {**os.environ, "PANTAU_PSEUDONYM_KEY": "bench-key", "PANTAU_DATA_DIR": str(workdir / mode)}
     pg_name = None
-    if mode == "sqlite":
+    if mode.startswith("sqlite"):
         env["PANTAU_DATABASE_URL"] = f"sqlite:///{workdir / mode / 'pantau.db'}"
     else:
         pg_name, env["PANTAU_DATABASE_URL"] = _pg_database()
     pantau = [sys.executable, "-m", "pipelines.cli"]
     try:
         t_import = _run(pantau + ["import", str(source), "--format", "jsonl"], env)
-        workers = 2 if mode == "pg-2" else 1
+        workers = 2 if mode.endswith("-2") else 1
         started = time.perf_counter()
         procs = [subprocess.Popen(pantau + ["worker", "--drain"], cwd=REPO, env=env,
                                   stdout=subprocess.DEVNULL) for _ in range(workers)]

@@ -37,11 +37,34 @@ class AgencyMatch:
     matched: tuple[str, ...]  # the handles/aliases/keywords found
 
 
+def _trie_regex(words: Iterable[str]) -> str:
+    """One regex matching any of `words`, shaped as a trie ("kai(?: access)?|krl|..."): at each
+    position Python's re then follows the text down one branch instead of trying every phrase
+    in turn. Greedy branches make it match the longest phrase that fits, like an alternation
+    sorted longest first."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def pattern(node: dict) -> str:
+        ends = "" in node
+        branches = [re.escape(ch) + pattern(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 and len(branches[0]) == 1 else f"(?:{'|'.join(branches)})"
+        return f"{body}?" if ends else body
+
+    return pattern(trie)
+
+
 def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
-    words = sorted({p.lower() for p in phrases if p}, key=len, reverse=True)
+    words = {p.lower() for p in phrases if p}
     if not words:
         return None
-    return re.compile(r"(?<![\w@])(" + "|".join(re.escape(w) for w in words) + r")(?!\w)")
+    return re.compile(r"(?<![\w@])(" + _trie_regex(words) + r")(?!\w)")
 
 
 class Registry:

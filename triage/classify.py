@@ -55,21 +55,28 @@ class Labels:
 
 
 def _phrases(text: str, tokens: list[Token], scores: np.ndarray, limit: int) -> tuple[str, ...]:
-    """Runs of adjacent tokens scoring at least 35% of the best one, strongest first."""
-    if not len(scores):
-        return ()
-    best = float(scores.max())
+    """Runs of adjacent tokens scoring at least 35% of the best one, strongest first.
+    (Plain lists: a post has a few dozen tokens, too few for numpy calls to pay off.)"""
+    values = scores.tolist()
+    best = max(values, default=0.0)
     if best <= 0:
         return ()
-    strong = np.flatnonzero(scores >= best * 0.35)
+    floor = best * 0.35
     phrases: list[tuple[float, int, int]] = []
-    run: list[int] = []
-    for i in [*strong.tolist(), -2]:
-        if run and (i != run[-1] + 1 or tokens[i].kind not in EVIDENCE_KINDS):
-            phrases.append((float(scores[run].sum()), tokens[run[0]].start, tokens[run[-1]].end))
-            run = []
-        if i >= 0 and tokens[i].kind in EVIDENCE_KINDS:
-            run.append(i)
+    run_score, run_start, run_end, last = 0.0, -1, -1, -2
+    for i, value in enumerate(values):
+        if value < floor or tokens[i].kind not in EVIDENCE_KINDS:
+            continue
+        if i == last + 1 and run_start >= 0:
+            run_score += value
+            run_end = tokens[i].end
+        else:
+            if run_start >= 0:
+                phrases.append((run_score, run_start, run_end))
+            run_score, run_start, run_end = value, tokens[i].start, tokens[i].end
+        last = i
+    if run_start >= 0:
+        phrases.append((run_score, run_start, run_end))
     phrases.sort(key=lambda p: -p[0])
     shown: dict[str, str] = {}  # one of each phrase, whatever its case
     for _, a, b in phrases:

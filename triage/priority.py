@@ -78,18 +78,33 @@ def tier_rank(tier: str) -> int:
 def working_days_between(start: datetime, end: datetime, holidays: Collection[date] = (),
                          *, cap: float | None = None) -> float:
     """Working days (fractional) from `start` to `end`, counted on WIB dates: Monday to
-    Friday, not in `holidays`. Stops counting at `cap` (cheap for very old posts)."""
+    Friday, not in `holidays`. At most `cap` when given. Whole days in between are counted by
+    arithmetic (five per week), not walked one by one: this runs once per triaged post."""
     cur, stop = start.astimezone(WIB), end.astimezone(WIB)
-    total = 0.0
-    while cur < stop:
-        midnight = datetime.combine(cur.date() + timedelta(days=1), datetime.min.time(), WIB)
-        seg_end = min(midnight, stop)
-        if cur.weekday() < 5 and cur.date() not in holidays:
-            total += (seg_end - cur).total_seconds() / 86400.0
-            if cap is not None and total >= cap:
-                return cap
-        cur = seg_end
-    return total
+    if cur >= stop:
+        return 0.0
+
+    def working(day: date) -> bool:
+        return day.weekday() < 5 and day not in holidays
+
+    first, last = cur.date(), stop.date()
+    if first == last:
+        total = (stop - cur).total_seconds() / 86400.0 if working(first) else 0.0
+    else:
+        next_midnight = datetime.combine(first + timedelta(days=1), datetime.min.time(), WIB)
+        last_midnight = datetime.combine(last, datetime.min.time(), WIB)
+        total = (next_midnight - cur).total_seconds() / 86400.0 if working(first) else 0.0
+        total += (stop - last_midnight).total_seconds() / 86400.0 if working(last) else 0.0
+        total += _working_dates(first + timedelta(days=1), last, holidays)
+    return min(total, cap) if cap is not None else total
+
+
+def _working_dates(a: date, b: date, holidays: Collection[date]) -> int:
+    """Weekdays in [a, b) that are not holidays."""
+    weeks, rest = divmod((b - a).days, 7)
+    start = a.weekday()
+    count = weeks * 5 + sum(1 for i in range(rest) if (start + i) % 7 < 5)
+    return count - sum(1 for h in set(holidays) if a <= h < b and h.weekday() < 5)
 
 
 def add_working_days(start: datetime, days: float, holidays: Collection[date] = ()) -> datetime:

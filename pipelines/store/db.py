@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -33,6 +34,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
     cursor.close()
 
 
+def _json_dumps(value: object) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+# JSON columns (labels, virality, queue payloads) are written for every triaged post: orjson
+# encodes them several times faster than the json module.
+_JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+
+
 def create_db_engine(url: str) -> Engine:
     """An engine for `url`, with a clear error for an invalid URL or a missing driver."""
     try:
@@ -45,7 +55,7 @@ def create_db_engine(url: str) -> Engine:
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        engine = create_engine(parsed, connect_args={"timeout": 30}, **_JSON_CODEC)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
@@ -53,7 +63,7 @@ def create_db_engine(url: str) -> Engine:
     if not parsed.drivername.startswith("postgresql"):
         raise StoreError(f"unsupported database {parsed.drivername!r}: use sqlite or postgresql")
     try:
-        return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10}, **_JSON_CODEC)
     except NoSuchModuleError:
         raise StoreError(f"no driver for database URL scheme {parsed.drivername!r}") from None
 

@@ -101,3 +101,28 @@ def test_the_service_clock() -> None:
     assert clock.age_days == pytest.approx(71 / 24) and clock.reason == "hampir lewat batas 3 hari"
     assert clock.pressure == pytest.approx(71 / 72 + 0.25 * clock.working_days / 5)
     assert service_clock(MONDAY_9, MONDAY_9 + timedelta(hours=2)).reason is None
+
+
+def _walked_working_days(start, end, holidays=()):  # noqa: ANN001, ANN202 - the day-by-day definition
+    from triage.priority import WIB
+
+    cur, stop, total = start.astimezone(WIB), end.astimezone(WIB), 0.0
+    while cur < stop:
+        seg_end = min(datetime.combine(cur.date() + timedelta(days=1), datetime.min.time(), WIB), stop)
+        if cur.weekday() < 5 and cur.date() not in holidays:
+            total += (seg_end - cur).total_seconds() / 86400.0
+        cur = seg_end
+    return total
+
+
+def test_working_days_arithmetic_equals_walking_day_by_day() -> None:
+    import random
+
+    rng = random.Random(7)
+    base = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for _ in range(500):
+        start = base + timedelta(minutes=rng.randrange(0, 60 * 24 * 60))
+        end = start + timedelta(minutes=rng.randrange(-600, 60 * 24 * 40))
+        holidays = {(start + timedelta(days=rng.randrange(0, 30))).date() for _ in range(rng.randrange(0, 4))}
+        expected = _walked_working_days(start, end, holidays)
+        assert working_days_between(start, end, holidays) == pytest.approx(expected)
