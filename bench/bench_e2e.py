@@ -6,6 +6,10 @@ the repository), writes them as our JSONL in a temp folder, then runs the real c
 posts/s and peak memory (RSS of the biggest process), for:
 
   sqlite      import, then one worker
+  sqlite-2    import, then two workers (one node, one SQLite file)
+  live        SQLite, import and one worker at the same time, as in production (the worker
+              triages pages as the import commits them; timed until nothing is pending)
+  live-2      the same with two workers
   pg-1        PostgreSQL, import, then one worker
   pg-2        PostgreSQL, import, then two workers sharing the database (SKIP LOCKED)
 
@@ -90,12 +94,14 @@ def _drop_pg(name: str) -> None:
 def run_mode(mode: str, source: Path, n: int, workdir: Path) -> dict:
     env = {**os.environ, "PANTAU_PSEUDONYM_KEY": "bench-key", "PANTAU_DATA_DIR": str(workdir / mode)}
     pg_name = None
-    if mode.startswith("sqlite"):
+    if mode.startswith(("sqlite", "live")):
         env["PANTAU_DATABASE_URL"] = f"sqlite:///{workdir / mode / 'pantau.db'}"
     else:
         pg_name, env["PANTAU_DATABASE_URL"] = _pg_database()
     pantau = [sys.executable, "-m", "pipelines.cli"]
     try:
+        if mode.startswith("live"):
+            return _run_live(pantau, source, n, env, workers=2 if mode.endswith("-2") else 1) | {"mode": mode}
         t_import = _run(pantau + ["import", str(source), "--format", "jsonl"], env)
         workers = 2 if mode.endswith("-2") else 1
         started = time.perf_counter()
@@ -110,6 +116,47 @@ def run_mode(mode: str, source: Path, n: int, workdir: Path) -> dict:
             _drop_pg(pg_name)
     total = t_import + t_triage
     return {"mode": mode, "posts": n, "import_s": round(t_import, 1), "triage_s": round(t_triage, 1),
+            "posts_per_s": round(n / total), "us_per_post": round(total / n * 1e6)}
+
+
+def _count(url: str, sql: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).scalar()
+    finally:
+        engine.dispose()
+
+
+PENDING = "SELECT count(*) FROM posts WHERE triage_state = 'pending'"
+
+
+def _run_live(pantau: list[str], source: Path, n: int, env: dict, workers: int) -> dict:
+    """Import and waiting workers at the same time; done when the import has exited and no
+    post is pending. The workers then get SIGTERM (each finishes its batch and exits)."""
+    started = time.perf_counter()
+    procs = [subprocess.Popen(pantau + ["worker", "--poll-seconds", "0.2"], cwd=REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+    try:
+        subprocess.run(pantau + ["import", str(source), "--format", "jsonl"], cwd=REPO, env=env,
+                       check=True, stdout=subprocess.DEVNULL)
+        t_import = time.perf_counter() - started
+        while _count(env["PANTAU_DATABASE_URL"], PENDING):
+            if any(proc.poll() is not None for proc in procs):
+                raise SystemExit("a worker died in mode live")
+            time.sleep(0.1)
+        total = time.perf_counter() - started
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait()
+    triaged = _count(env["PANTAU_DATABASE_URL"], "SELECT count(*) FROM triage_results")
+    if triaged != n:
+        raise SystemExit(f"live: {triaged} posts triaged, expected {n}")
+    return {"posts": n, "import_s": round(t_import, 1), "triage_s": round(total - t_import, 1),
             "posts_per_s": round(n / total), "us_per_post": round(total / n * 1e6)}
 
 
@@ -134,7 +181,7 @@ def profile(source: Path, workdir: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--modes", default="sqlite,pg-1,pg-2")
+    parser.add_argument("--modes", default="sqlite,sqlite-2,live,live-2,pg-1,pg-2")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N posts")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()

@@ -145,18 +145,15 @@ class TriageStage:
             claimable = and_(p.c.triage_state == "pending", or_(
                 p.c.triage_lease_until.is_(None), p.c.triage_lease_until < now,
                 p.c.triage_lease_owner.in_(self._dead_local_owners(conn))))
+            # One UPDATE ... RETURNING: the rows are picked and leased in the same statement, so
+            # two workers never lease the same post (PostgreSQL skips rows another worker has
+            # locked; SQLite runs the statement under its single write lock).
+            picked = select(p.c.id).where(claimable).order_by(p.c.id).limit(self.batch_size)
             if conn.dialect.name == "postgresql":
-                picked = (select(p.c.id).where(claimable).order_by(p.c.id).limit(self.batch_size)
-                          .with_for_update(skip_locked=True).scalar_subquery())
-                rows = conn.execute(update(p).where(p.c.id.in_(picked))
-                                    .values(triage_lease_until=until, triage_lease_owner=self.owner)
-                                    .returning(*_POST_COLUMNS)).all()
-            else:
-                rows = conn.execute(select(*_POST_COLUMNS).where(claimable).order_by(p.c.id)
-                                    .limit(self.batch_size)).all()
-                if rows:
-                    conn.execute(update(p).where(p.c.id.in_([r.id for r in rows]))
-                                 .values(triage_lease_until=until, triage_lease_owner=self.owner))
+                picked = picked.with_for_update(skip_locked=True)
+            rows = conn.execute(update(p).where(p.c.id.in_(picked.scalar_subquery()))
+                                .values(triage_lease_until=until, triage_lease_owner=self.owner)
+                                .returning(*_POST_COLUMNS)).all()
         return sorted(rows, key=lambda r: r.id)
 
     # --- computing (pure core, no I/O) ------------------------------------------------------

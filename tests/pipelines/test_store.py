@@ -87,3 +87,36 @@ def test_secrets_never_print(tmp_path: Path) -> None:
     assert settings.x_bearer_token.get() == "AAAA-very-secret-token"
     with pytest.raises(SettingsError, match="PANTAU_PSEUDONYM_KEY"):
         settings.require_pseudonym_key()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_processes_starting_at_once_on_a_fresh_database_all_migrate_it(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """An import and its workers started together must not migrate over each other (this failed
+    with "table audit_log already exists" before the migration lock)."""
+    import subprocess
+    import sys
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    else:
+        request.getfixturevalue("pg_template")  # skips (or fails in CI) without a server
+        from tests.conftest import _admin_engine
+
+        name = f"pantau_fresh_{uuid.uuid4().hex[:8]}"
+        with _admin_engine().connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(str(_admin_engine().url)).set(database=name).render_as_string(hide_password=False)
+        request.addfinalizer(lambda: _admin_engine().connect().execute(
+            text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
+    code = f"from pipelines.store.db import open_database; open_database({url!r}).dispose()"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    errors = [p.communicate()[1] for p in procs if p.wait() != 0]
+    assert not errors, errors[0]
+    assert current_revision(create_engine(url)) == head_revision()
