@@ -126,6 +126,7 @@ class TriageStage:
         # Incident grouping lives in memory per worker, rebuilt from the store on the first batch.
         self.cases = CaseIndex(window=CASE_WINDOW, on_merge=self._merged)
         self._cases_loaded = False
+        self._synced_from = 0  # posts with a lower id were all done at the last sync
         self._merges: list[tuple[str, str]] = []
         self._baselines: dict[str | None, float] = {}
         self._baselines_at: datetime | None = None
@@ -321,24 +322,54 @@ class TriageStage:
         self._merges.append((younger, older))
 
     def _load_cases(self) -> None:
-        """Feed the posts of the last grouping window to a fresh index, in the order they were
-        triaged (claims go by id), so the index hands out the case keys the store already has."""
+        """Feed the posts of the last grouping window to a fresh index with the cases the store
+        gave them, so this worker continues the store's cases (after a restart, and beside
+        other workers)."""
         p = s.posts
         with self.engine.connect() as conn:
             newest = conn.execute(select(func.max(p.c.created_at)).where(p.c.triage_state == "done")).scalar()
+            self._synced_from = self._low_watermark(conn)
             if newest is None:
                 return
             since = newest - timedelta(seconds=self.cases.window)
-            rows = conn.execute(
-                select(p.c.platform, p.c.post_id, p.c.redacted_text, p.c.created_at, p.c.quote_of_id,
-                       p.c.reply_to_id, p.c.conversation_id)
-                .where(p.c.triage_state == "done", p.c.created_at >= since)
-                .order_by(p.c.id))
-            for r in rows:
-                self.cases.assign(f"{r.platform}:{r.post_id}", r.redacted_text, r.created_at,
-                                  r.quote_of_id, r.reply_to_id, extract_urls(r.redacted_text),
-                                  conversation_id=r.conversation_id)
-        self._merges.clear()  # merges found while rebuilding were applied when they happened
+            self._adopt(conn, and_(p.c.triage_state == "done", p.c.created_at >= since))
+
+    def _sync_cases(self) -> None:
+        """Adopt the posts other workers triaged since the last sync, so that posts about one
+        incident join one case whichever worker triages them. Every post below the lowest
+        pending id is done, so only ids from the previous such watermark up are looked at, and
+        only the keys of those this index already holds are read, not their texts."""
+        p = s.posts
+        with self.engine.connect() as conn:
+            low = self._low_watermark(conn)
+            done = conn.execute(select(p.c.id, p.c.platform, p.c.post_id).where(
+                p.c.triage_state == "done", p.c.id >= self._synced_from)).all()
+            new = [r.id for r in done if self.cases.case_of(f"{r.platform}:{r.post_id}") is None]
+            for start in range(0, len(new), 500):
+                self._adopt(conn, p.c.id.in_(new[start : start + 500]))
+        self._synced_from = low
+
+    def _low_watermark(self, conn: Connection) -> int:
+        p = s.posts
+        lowest_pending = conn.execute(select(func.min(p.c.id)).where(p.c.triage_state == "pending")).scalar()
+        if lowest_pending is not None:
+            return int(lowest_pending)
+        return int(conn.execute(select(func.max(p.c.id))).scalar() or 0) + 1
+
+    def _adopt(self, conn: Connection, where: Any) -> None:
+        p, c = s.posts, s.cases
+        rows = conn.execute(
+            select(p.c.platform, p.c.post_id, p.c.redacted_text, p.c.created_at, p.c.quote_of_id,
+                   p.c.reply_to_id, p.c.conversation_id, c.c.signature)
+            .select_from(p.outerjoin(c, c.c.id == p.c.case_id)).where(where).order_by(p.c.id))
+        for r in rows:
+            key = f"{r.platform}:{r.post_id}"
+            args = (key, r.redacted_text, r.created_at, r.quote_of_id, r.reply_to_id,
+                    extract_urls(r.redacted_text))
+            if r.signature:
+                self.cases.adopt(*args, conversation_id=r.conversation_id, case_key=r.signature)
+            else:  # triaged before cases were stored
+                self.cases.assign(*args, conversation_id=r.conversation_id)
 
     def _apply_merges(self, conn: Connection, case_ids: dict[str, int]) -> None:
         """A post that tied two cases together: the younger case's posts join the older one."""
@@ -388,6 +419,8 @@ class TriageStage:
         if rows and not self._cases_loaded:
             self._load_cases()
             self._cases_loaded = True
+        elif rows:
+            self._sync_cases()
         if rows:
             try:
                 self._refresh_baselines(now)

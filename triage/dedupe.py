@@ -235,6 +235,7 @@ class CaseIndex:
         self._posts: dict[str, _Entry] = {}  # post key -> entry
         self._exact: dict[bytes, tuple[_Case, float]] = {}  # text digest -> (case, last seen)
         self._links: dict[str, tuple[_Case, float]] = {}  # "url:..", "ref:x:123" -> (case, last)
+        self._named: dict[str, tuple[_Case, float]] = {}  # adopted case key -> (case, last seen)
         self._expiry: list[tuple[float, int, str, object]] = []  # (ts, seq, kind, key)
         self._seq = itertools.count()
         self._clock = float("-inf")  # newest created_at seen
@@ -256,6 +257,31 @@ class CaseIndex:
         conversation_id: str | None = None,
     ) -> str:
         """The key of the case this post joins (a new one if none fits); idempotent per key."""
+        return self._place(post_key, text, created_at, quote_of_id, reply_to_id, urls,
+                           conversation_id, None)
+
+    def adopt(
+        self,
+        post_key: str,
+        text: str,
+        created_at: datetime,
+        quote_of_id: str | None = None,
+        reply_to_id: str | None = None,
+        urls: Iterable[str] = (),
+        *,
+        conversation_id: str | None = None,
+        case_key: str,
+    ) -> str:
+        """Index a post that was already grouped elsewhere (by another worker, or before a
+        restart) into `case_key`. If it also matches cases of this index, they are one incident:
+        the younger case merges into the older (reported through `on_merge`, so the store can
+        move its posts). Returns the post's case key here; idempotent per post."""
+        return self._place(post_key, text, created_at, quote_of_id, reply_to_id, urls,
+                           conversation_id, case_key)
+
+    def _place(self, post_key: str, text: str, created_at: datetime, quote_of_id: str | None,
+               reply_to_id: str | None, urls: Iterable[str], conversation_id: str | None,
+               case_key: str | None) -> str:
         known = self._posts.get(post_key)
         if known is not None:
             return known.case.root().key
@@ -293,6 +319,8 @@ class CaseIndex:
                 best = self._near(grams, sig, bands, head, ts)
                 if best is not None:
                     found.append(best)
+        if case_key is not None:
+            found.append(self._case_named(case_key, ts).root())
         case = self._join(found, post_key, ts)
         entry = _Entry(post_key, ts, case, grams.tobytes() if grams is not None else None, -1, head,
                        digest)
@@ -334,6 +362,19 @@ class CaseIndex:
         return entry.case.root().key
 
     # --- internals -----------------------------------------------------------------------
+    def _case_named(self, case_key: str, ts: float) -> _Case:
+        """The case object of a stored case key: the one its first post made, when that post is
+        in the window, else one remembered per key while its posts are."""
+        first = self._posts.get(case_key.removeprefix("case:"))
+        if first is not None and first.case.key == case_key:
+            return first.case
+        hit = self._named.get(case_key)
+        case = hit[0] if hit is not None else _Case(case_key, ts)
+        case.first_seen = min(case.first_seen, ts)
+        self._named[case_key] = (case, max(ts, hit[1]) if hit is not None else ts)
+        self._push(ts, "named", case_key)
+        return case
+
     def _near(self, grams: np.ndarray, sig: np.ndarray, bands: list[int], head: bytes | None,
               ts: float) -> _Case | None:
         buckets = self._buckets
@@ -424,9 +465,10 @@ class CaseIndex:
                 if hit is not None and hit[1] <= ts:  # no later copy refreshed it
                     del self._exact[entry.digest]  # type: ignore[arg-type]
             else:
-                hit = self._links.get(key)  # type: ignore[arg-type]
+                table = self._named if kind == "named" else self._links
+                hit = table.get(key)  # type: ignore[arg-type]
                 if hit is not None and hit[1] <= ts:  # not refreshed since
-                    del self._links[key]  # type: ignore[arg-type]
+                    del table[key]  # type: ignore[arg-type]
 
 
 def _add(table: dict, keys: Iterable, slot: int) -> None:

@@ -656,3 +656,8 @@ def test_any_text_gives_sorted_in_bounds_spans(text: str) -> None:
 def test_lookalikes_woven_into_posts_survive(parts: list[str], template: str) -> None:
     text = template.format(" dan ".join(parts))
     assert redact(text).text == text, found(text)
+
+
+def test_email_on_a_www_domain_is_not_taken_for_a_url() -> None:
+    """Found by hypothesis: "a0@www.com" was read as a URL from "www." on and kept whole."""
+    assert redact("email a0@www.com, cek www.pln.co.id/x").text == "email [EMAIL], cek www.pln.co.id/x"

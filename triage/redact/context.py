@@ -121,8 +121,8 @@ def nearest_context(
 
 
 # URLs: http(s)://..., www...., and bare domain links with a path (x.com/pln_123/status/1...).
-URL_RE = re.compile(
-    r"(?i)(?:https?://|www\.)\S+"
+URL_RE = re.compile(  # "www." glued to "@" or a word is an e-mail's domain, not a URL (a0@www.com)
+    r"(?i)https?://\S+|(?<![\w@.])www\.\S+"
     r"|(?<![\w@.])(?:[a-z0-9-]+\.)+(?:com|id|net|org|co|ly|me|io|app|link|gl|gg)(?:\.[a-z]{2})?/\S*"
 )
 
