@@ -41,6 +41,12 @@ def word_columns(word: str, n_features: int, cmin: int, cmax: int) -> np.ndarray
 
 
 @lru_cache(maxsize=300_000)
+def word_column(word: str, n_features: int) -> int:
+    """The hashed column of one stem (the only one when a model has no character n-grams)."""
+    return _hash("w " + word, n_features)
+
+
+@lru_cache(maxsize=300_000)
 def pair_column(pair: str, n_features: int) -> int:
     return _hash("b " + pair, n_features)
 
@@ -78,6 +84,8 @@ class HashedBatch:
 
     @classmethod
     def build(cls, texts: list[str], tokens: list[list[Token]], spec: FeatureSpec) -> HashedBatch:
+        if spec.char_ngrams is None:
+            return cls._build_words(texts, tokens, spec)
         n_features, (cmin, cmax) = spec.n_features, spec.char_ngrams or (0, -1)
         parts: list[np.ndarray] = []
         first: list[int] = []  # per token or bigram: the token credited (see `lengths`)
@@ -111,3 +119,31 @@ class HashedBatch:
         return cls(texts, tokens, cols, np.repeat(np.arange(len(texts)), per_post),
                    np.repeat(np.array(first, dtype=np.int64), reps),
                    np.repeat(np.array(second, dtype=np.int64), reps), np.array(offsets))
+
+    @classmethod
+    def _build_words(cls, texts: list[str], tokens: list[list[Token]], spec: FeatureSpec) -> HashedBatch:
+        """`build` for models of words and bigrams only (the shipped ones): one column per word
+        or bigram, gathered as plain ints, not as one small array per word."""
+        n_features = spec.n_features
+        cols: list[int] = []
+        post: list[int] = []
+        first: list[int] = []
+        second: list[int] = []
+        offsets = [0]
+        for i, (text, toks) in enumerate(zip(texts, tokens, strict=True)):
+            base = offsets[-1]
+            words, owners = post_words(text, toks)
+            owned = [base + o if o >= 0 else -1 for o in owners]
+            cols += [word_column(w, n_features) for w in words]
+            first += owned
+            second += [-1] * len(words)
+            count = len(words)
+            if spec.bigrams and count > 1:
+                cols += [pair_column(f"{a} {b}", n_features) for a, b in zip(words, words[1:], strict=False)]
+                first += owned[:-1]
+                second += owned[1:]
+                count += count - 1
+            post += [i] * count
+            offsets.append(base + len(toks))
+        return cls(texts, tokens, np.array(cols, dtype=np.int32), np.array(post, dtype=np.int64),
+                   np.array(first, dtype=np.int64), np.array(second, dtype=np.int64), np.array(offsets))

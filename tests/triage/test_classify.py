@@ -195,3 +195,15 @@ def test_serving_does_not_import_scikit_learn(tmp_path: Path, pipelines: dict) -
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_character_ngram_models_serve_like_their_pipeline() -> None:
+    """Models with character n-grams take the general hashing path: same probabilities."""
+    examples = seed_corpus()[::20]
+    texts, labels = _targets(examples, "kind")
+    pipeline = compact(build_pipeline(char_ngrams=(3, 4), calibration_folds=2).fit(texts, labels))
+    served = Classifier.from_pipelines({name: pipeline for name in MODEL_NAMES}, {}).predict(POSTS)
+    proba = pipeline.predict_proba(POSTS)
+    for row, item in zip(proba, served, strict=True):
+        assert pipeline.classes_[int(np.argmax(row))] == item.kind.label
+        assert row.max() == pytest.approx(item.kind.score, abs=1e-6)
