@@ -7,14 +7,8 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 from datasketch import MinHash
 
-from triage.dedupe import (
-    CaseIndex,
-    MinHasher,
-    canonical_url,
-    jaccard,
-    normalize_text,
-    shingles,
-)
+from triage.dedupe import CaseIndex, canonical_url
+from triage.minhash import MinHasher, jaccard, normalize_text, shingles
 from triage.records import Post
 
 T0 = datetime(2026, 11, 22, 1, 0, tzinfo=timezone.utc)
