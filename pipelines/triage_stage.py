@@ -239,7 +239,10 @@ class TriageStage:
                     "engagement": 0, "tier": None, "lead_post_pk": t.row.id,
                 }
         if new_rows:
-            report.cases_new += insert_ignore_count(conn, c, ["signature"], list(new_rows.values()))
+            # Rows are locked in one order (signature, then case id) by every worker, so two
+            # workers writing the same cases wait for each other instead of deadlocking.
+            report.cases_new += insert_ignore_count(conn, c, ["signature"],
+                                                    [new_rows[sig] for sig in sorted(new_rows)])
             existing.update({sig: cid for sig, cid in conn.execute(
                 select(c.c.signature, c.c.id).where(c.c.signature.in_(list(new_rows))))})
         grouped: dict[str, list[_Triaged]] = defaultdict(list)
@@ -254,7 +257,8 @@ class TriageStage:
                 else func.greatest(c.c.last_seen, bindparam("b_last", type_=s.Time))),
             [{"b_id": existing[sig], "b_n": len(members),
               "b_engagement": sum(m.virality.engagement for m in members),
-              "b_last": max(m.row.created_at for m in members)} for sig, members in grouped.items()],
+              "b_last": max(m.row.created_at for m in members)}
+             for sig, members in sorted(grouped.items(), key=lambda kv: existing[kv[0]])],
         )
         return existing
 
@@ -287,6 +291,7 @@ class TriageStage:
             key = previous.idempotency_key if previous else lead_keys[leads[case_id]]
             entries.append((self._item(t, key, revision, f"c:{case_id}", now), t.row.id, case_id))
         if entries:
+            entries.sort(key=lambda e: e[2])  # lock order: by case id, as in _cases
             report.enqueued += enqueue_many(conn, entries, now=now)
             conn.execute(update(c).where(c.c.id == bindparam("b_id")).values(tier=bindparam("b_tier")),
                          [{"b_id": case_id, "b_tier": item["triage"]["priority"]["tier"]}
@@ -374,7 +379,7 @@ class TriageStage:
     def _apply_merges(self, conn: Connection, case_ids: dict[str, int]) -> None:
         """A post that tied two cases together: the younger case's posts join the older one."""
         c, p = s.cases, s.posts
-        for younger, older in self._merges:
+        for younger, older in sorted(self._merges):
             ids = dict(conn.execute(select(c.c.signature, c.c.id).where(c.c.signature.in_([younger, older]))).all())
             if younger in ids and older in ids:
                 moved = conn.execute(update(p).where(p.c.case_id == ids[younger])

@@ -38,12 +38,21 @@ def run_worker(
     stop = _Stop()
     previous = signal.signal(signal.SIGTERM, stop)
     total = StageReport()
-    failures = 0
+    failures = conflicts = 0
     try:
         while not stop.requested:
             try:
                 report = stage.run_batch()
             except DBAPIError as exc:
+                if _is_conflict(exc):
+                    # another worker held rows this batch needed (deadlock or serialization
+                    # failure): the batch was rolled back and its leases given back; redo it
+                    if conflicts >= RETRIES:
+                        raise
+                    conflicts += 1
+                    log.warning("transaction conflict with another worker, retrying the batch",
+                                extra={"stage": "worker", "attempt": conflicts})
+                    continue
                 if not exc.connection_invalidated and not _is_connection_error(exc):
                     raise
                 failures += 1
@@ -55,7 +64,7 @@ def run_worker(
                             extra={"stage": "worker", "wait_seconds": wait})
                 sleep(wait)
                 continue
-            failures = 0
+            failures = conflicts = 0
             total.add(report)
             if report.claimed == 0:
                 if drain:
@@ -64,6 +73,11 @@ def run_worker(
     finally:
         signal.signal(signal.SIGTERM, previous)
     return total
+
+
+def _is_conflict(exc: DBAPIError) -> bool:
+    """PostgreSQL's deadlock_detected (40P01) or serialization_failure (40001)."""
+    return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
 
 
 def _is_connection_error(exc: DBAPIError) -> bool:
