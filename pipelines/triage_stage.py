@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, u
 
 from pipelines.queue import enqueue_many
 from pipelines.store import schema as s
-from pipelines.store.sql import insert_ignore, insert_ignore_count
+from pipelines.store.sql import StatisticsRefresher, insert_ignore, insert_ignore_count
 from triage.agencies import Registry
 from triage.classify import Classifier, Labels
 from triage.contract import PostView, ProvenanceView, build_queue_item, original_link
@@ -127,6 +127,7 @@ class TriageStage:
         self.cases = CaseIndex(window=CASE_WINDOW, on_merge=self._merged)
         self._cases_loaded = False
         self._synced_from = 0  # posts with a lower id were all done at the last sync
+        self._statistics = StatisticsRefresher(engine, (s.posts, s.cases, s.triage_results, s.queue_items))
         self._merges: list[tuple[str, str]] = []
         self._baselines: dict[str | None, float] = {}
         self._baselines_at: datetime | None = None
@@ -435,6 +436,7 @@ class TriageStage:
             except Exception:
                 self._release([r.id for r in rows])
                 raise
+        self._statistics.note(report.triaged)
         report.seconds = time.perf_counter() - started
         if rows:
             log.info("triaged batch", extra={"stage": "triage", "claimed": report.claimed,

@@ -120,3 +120,25 @@ def test_processes_starting_at_once_on_a_fresh_database_all_migrate_it(
     errors = [p.communicate()[1] for p in procs if p.wait() != 0]
     assert not errors, errors[0]
     assert current_revision(create_engine(url)) == head_revision()
+
+
+@pytest.mark.postgres
+def test_bulk_loads_refresh_postgres_statistics(pg_url: str) -> None:
+    """Without ANALYZE, lookups on a freshly loaded table scanned it (import cost grew with it)."""
+    from sqlalchemy import text
+
+    from pipelines.store.sql import StatisticsRefresher
+
+    engine = open_database(pg_url)
+    try:
+        refresher = StatisticsRefresher(engine, [s.posts], first=100)
+        last = "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'posts'"
+        refresher.note(99)
+        with engine.connect() as conn:
+            assert conn.execute(text(last)).scalar() is None
+        refresher.note(1)
+        with engine.connect() as conn:
+            assert conn.execute(text(last)).scalar() is not None
+        assert refresher._after == 200  # next after twice as many new rows
+    finally:
+        engine.dispose()
