@@ -29,7 +29,6 @@ from pipelines.store.db import open_database  # noqa: E402
 from tests.pipelines.test_worker_faults import write_posts  # noqa: E402 - the same posts as the tests
 
 
-
 def drill(kills: int, posts: int, command: str, database_url: str | None, seed: int = 7) -> bool:
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -43,7 +42,8 @@ def drill(kills: int, posts: int, command: str, database_url: str | None, seed: 
         config.write_text(f'[[sources.file]]\npath = "{source}"\nformat = "jsonl"\n')
         env["PANTAU_CONFIG"] = str(config)
         pantau = [sys.executable, "-m", "pipelines.cli"]
-        step = pantau + (["worker", "--drain", "--batch-size", "200"] if command == "worker" else ["run", "--once"])
+        args = ["worker", "--drain", "--batch-size", "200"] if command == "worker" else ["run", "--once"]
+        step = pantau + args
         if command == "worker":
             subprocess.run(pantau + ["import", str(source)], env=env, cwd=REPO, check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

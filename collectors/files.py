@@ -185,10 +185,16 @@ def _harvest_post(row: dict[str, str], fetched_at: datetime) -> Post:
         ),
         author_id=(row.get("user_id_str") or "").strip() or None,
         author_handle=handle,
-        lang=x_normalize.LANG_ALIASES.get((row.get("lang") or "").strip(), (row.get("lang") or "").strip() or None),
+        lang=_lang(row.get("lang")),
         conversation_id=(row.get("conversation_id_str") or "").strip() or None,
         metrics=(snapshot,),
     )
+
+
+def _lang(value: object) -> str | None:
+    """A tweet-harvest language code in ISO 639-1 (X's "in" is Indonesian "id")."""
+    code = str(value or "").strip()
+    return x_normalize.LANG_ALIASES.get(code, code or None)
 
 
 def _read_harvest_pages(path: Path, fetched_at: datetime) -> Iterator[RawPage]:

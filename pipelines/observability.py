@@ -78,7 +78,8 @@ class _DatabaseCollector:
             queued = conn.execute(select(p.c.collector, func.count()).join(q, q.c.post_pk == p.c.id)
                                   .group_by(p.c.collector)).all()
             depth = dict(conn.execute(select(q.c.status, func.count()).group_by(q.c.status)).all())
-            oldest = conn.execute(select(func.min(p.c.inserted_at)).where(p.c.triage_state == "pending")).scalar()
+            oldest = conn.execute(select(func.min(p.c.inserted_at))
+                                  .where(p.c.triage_state == "pending")).scalar()
             waits = conn.execute(select(r.c.source, func.count()).where(r.c.status == "rate_limited")
                                  .group_by(r.c.source)).all()
         for name, doc, rows in (
@@ -95,7 +96,8 @@ class _DatabaseCollector:
         for state in ("ready", "leased", "acked", "dead", "superseded"):
             family.add_metric([state], depth.get(state, 0))
         yield family
-        yield GaugeMetricFamily("pantau_dead_letters", "Queue items dead-lettered.", value=depth.get("dead", 0))
+        yield GaugeMetricFamily("pantau_dead_letters", "Queue items dead-lettered.",
+                                value=depth.get("dead", 0))
         lag = (now - oldest).total_seconds() if oldest else 0.0
         yield GaugeMetricFamily("pantau_triage_lag_seconds", "Age of the oldest untriaged post.", value=lag)
 
@@ -109,7 +111,8 @@ def mount_ops(app: FastAPI, ctx: AppContext) -> None:
                               "content": {"application/json": {"schema": {"type": "object"}}}}})
     def healthz() -> JSONResponse:
         ok, details = health(ctx)
-        return JSONResponse({"status": "ok" if ok else "unhealthy", **details}, status_code=200 if ok else 503)
+        return JSONResponse({"status": "ok" if ok else "unhealthy", **details},
+                            status_code=200 if ok else 503)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
              response_class=PlainTextResponse)  # documents text/plain, what it serves

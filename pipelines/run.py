@@ -28,7 +28,8 @@ DEMO_PSEUDONYM_KEY = b"pantau-demo-key-not-secret"  # only `pantau demo` may fal
 
 
 def ingestor(ctx: AppContext, *, demo: bool = False) -> Ingestor:
-    key = DEMO_PSEUDONYM_KEY if demo and not ctx.settings.pseudonym_key else ctx.settings.require_pseudonym_key()
+    demo_key = demo and not ctx.settings.pseudonym_key
+    key = DEMO_PSEUDONYM_KEY if demo_key else ctx.settings.require_pseudonym_key()
     return Ingestor(ctx.engine, pseudonym_key=key, protected_handles=ctx.registry.handles,
                     clock=ctx.clock)
 

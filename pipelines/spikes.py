@@ -15,7 +15,9 @@ from triage.spikes import DEFAULT_K, DEFAULT_WINDOW, agency_spikes, floor_hour, 
 WIB = timezone(timedelta(hours=7), "WIB")  # hours are shown in Western Indonesian Time
 
 
-def recent_spikes(conn: Connection, now: datetime, *, hours: int = 24, k: float = DEFAULT_K) -> list[dict[str, Any]]:
+def recent_spikes(
+    conn: Connection, now: datetime, *, hours: int = 24, k: float = DEFAULT_K
+) -> list[dict[str, Any]]:
     """Spike hours of the last `hours`, judged against each agency's previous week."""
     end = floor_hour(now)
     start = end - timedelta(hours=DEFAULT_WINDOW + hours - 1)

@@ -24,8 +24,8 @@ from sqlalchemy import Engine, select
 from pipelines.models import promote, save_artifact
 from pipelines.store import schema
 from triage.classify import MODEL_NAMES, NO_MALADMINISTRATION, Classifier
-from triage.estimators import build_pipeline, compact
 from triage.errors import PantauError
+from triage.estimators import build_pipeline, compact
 from triage.evaluation import Report, report, target_figures
 from triage.taxonomy import LABEL_SETS
 

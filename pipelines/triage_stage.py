@@ -302,8 +302,8 @@ class TriageStage:
         r = t.row
         return build_queue_item(
             item_id=str(uuid.uuid4()), idempotency_key=key, revision=revision, enqueued_at=now,
-            post=PostView(r.platform, r.post_id, original_link(r.platform, r.post_id), r.created_at, r.lang, r.redacted_text,
-                          r.author_pseudonym, r.author_followers, r.redaction_counts or {}),
+            post=PostView(r.platform, r.post_id, original_link(r.platform, r.post_id), r.created_at, r.lang,
+                          r.redacted_text, r.author_pseudonym, r.author_followers, r.redaction_counts or {}),
             labels=t.labels,
             agency=self.registry.by_id.get(t.agency_id) if t.agency_id else None,
             virality=t.virality, priority=t.priority, case_key=case_key,
@@ -381,7 +381,8 @@ class TriageStage:
         """A post that tied two cases together: the younger case's posts join the older one."""
         c, p = s.cases, s.posts
         for younger, older in sorted(self._merges):
-            ids = dict(conn.execute(select(c.c.signature, c.c.id).where(c.c.signature.in_([younger, older]))).all())
+            ids = dict(conn.execute(select(c.c.signature, c.c.id)
+                                    .where(c.c.signature.in_([younger, older]))).all())
             if younger in ids and older in ids:
                 moved = conn.execute(update(p).where(p.c.case_id == ids[younger])
                                      .values(case_id=ids[older])).rowcount or 0

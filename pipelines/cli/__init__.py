@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pantau: social-media complaint monitoring and triage for Indonesian public services.",
     )
     parser.add_argument("--config", help="config file (default: ./pantau.toml or $PANTAU_CONFIG)")
-    parser.add_argument("--database-url", help="database URL (default: $PANTAU_DATABASE_URL or SQLite under the data folder)")
+    parser.add_argument("--database-url",
+                        help="database URL (default: $PANTAU_DATABASE_URL or SQLite under the data folder)")
     parser.add_argument("--data-dir", help="data folder for the SQLite file and logs (default: ./var)")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument("--log-format", choices=("text", "json"), help="log line format on stderr")

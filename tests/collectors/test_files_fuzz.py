@@ -70,7 +70,8 @@ def test_csv_never_crashes(tmp_path: Path, body: bytes, with_header: bool) -> No
 
 def test_huge_text_and_missing_fields_are_row_errors_not_crashes(tmp_path: Path) -> None:
     path = tmp_path / "hostile.jsonl"
-    huge = {"platform": "x", "post_id": "1", "text": "panjang " * 400_000, "created_at": "2026-11-20T00:00:00Z"}
+    huge = {"platform": "x", "post_id": "1", "text": "panjang " * 400_000,
+            "created_at": "2026-11-20T00:00:00Z"}
     path.write_text("\n".join([json.dumps(huge), json.dumps({"platform": "x"}), "[1, 2]", '"text"']))
     pages = list(read_pages(path, "jsonl", NOW))
     assert [c.post.post_id for p in pages for c in p.posts] == ["1"]

@@ -92,7 +92,8 @@ def test_search_paginates_with_fields_expansions_timeout_and_keeps_raw_pages(api
     posts = [c.post for c in page.posts]
     assert [p.author_handle for p in posts] == ["warga_johor", "dinda_rh", "ucok_mdn"]
     assert posts[0].author_followers == 1840 and posts[0].metrics[0].views == 1320
-    assert posts[2].reply_to_id == posts[0].post_id and posts[2].lang == "id"  # X says "in"; Pantau stores ISO 639-1
+    assert posts[2].reply_to_id == posts[0].post_id
+    assert posts[2].lang == "id"  # X says "in"; Pantau stores ISO 639-1
     assert pages[0].billed == 3 and pages[1].billed == 2
 
     mid, done = SweepState.from_json(pages[0].page.position), SweepState.from_json(pages[1].page.position)

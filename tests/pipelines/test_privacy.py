@@ -21,12 +21,15 @@ PROVINCES = ["31", "32", "33", "35", "36", "12", "73"]
 
 @st.composite
 def nik(draw) -> str:  # noqa: ANN001
-    region = draw(st.sampled_from(PROVINCES)) + f"{draw(st.integers(1, 79)):02d}" + f"{draw(st.integers(1, 30)):02d}"
+    region = (draw(st.sampled_from(PROVINCES)) + f"{draw(st.integers(1, 79)):02d}"
+              + f"{draw(st.integers(1, 30)):02d}")
     day = draw(st.integers(1, 28)) + draw(st.sampled_from([0, 40]))
-    return f"{region}{day:02d}{draw(st.integers(1, 12)):02d}{draw(st.integers(50, 99)):02d}{draw(st.integers(1, 9999)):04d}"
+    month, year, serial = draw(st.integers(1, 12)), draw(st.integers(50, 99)), draw(st.integers(1, 9999))
+    return f"{region}{day:02d}{month:02d}{year:02d}{serial:04d}"
 
 
-phone = st.builds(lambda a, b: f"08{a}{b:08d}", st.sampled_from(["12", "13", "21", "57", "77"]), st.integers(0, 10**8 - 1))
+phone = st.builds(lambda a, b: f"08{a}{b:08d}", st.sampled_from(["12", "13", "21", "57", "77"]),
+                  st.integers(0, 10**8 - 1))
 email = st.builds(lambda u, d: f"{u}@{d}", st.from_regex(r"[a-z]{4,9}[0-9]{0,3}", fullmatch=True),
                   st.sampled_from(["gmail.com", "yahoo.co.id", "mail.id"]))
 name = st.builds(lambda a, b: f"{a} {b}", st.sampled_from(["Siti", "Budi", "Dewi", "Agus", "Rina", "Joko"]),
@@ -43,7 +46,8 @@ TEMPLATES = [
 def _post(i: int, text: str) -> dict:
     return {"platform": "x", "post_id": str(1_900_000_000_000_000_000 + i), "author_id": str(5000 + i),
             "author_handle": f"warga{i}", "text": text, "created_at": "2026-11-21T06:00:00Z",
-            "metrics": [{"at": "2026-11-21T07:00:00Z", "reposts": 40 * i, "quotes": 2, "replies": 30, "likes": 300}]}
+            "metrics": [{"at": "2026-11-21T07:00:00Z", "reposts": 40 * i, "quotes": 2, "replies": 30,
+                         "likes": 300}]}
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
@@ -67,8 +71,10 @@ def test_personal_data_never_leaves_redacted(tmp_path_factory, classifier, caplo
         stage.drain()
     with ctx.engine.connect() as conn:
         derived = [
-            json.dumps([list(r) for r in conn.execute(select(s.posts.c.redacted_text, s.posts.c.author_pseudonym))]),
-            json.dumps([list(r) for r in conn.execute(select(s.triage_results.c.labels, s.triage_results.c.reasons))]),
+            json.dumps([list(r) for r in conn.execute(
+                select(s.posts.c.redacted_text, s.posts.c.author_pseudonym))]),
+            json.dumps([list(r) for r in conn.execute(
+                select(s.triage_results.c.labels, s.triage_results.c.reasons))]),
             json.dumps([r for r in conn.execute(select(s.queue_items.c.payload)).scalars()]),
             json.dumps([list(r) for r in conn.execute(select(s.cases.c.signature, s.cases.c.agency_id))]),
         ]

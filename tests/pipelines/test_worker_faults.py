@@ -32,7 +32,8 @@ def write_posts(path: Path, n: int) -> None:
 
 
 def _env(url: str, tmp: Path) -> dict:
-    return {**os.environ, "PANTAU_DATABASE_URL": url, "PANTAU_PSEUDONYM_KEY": "k", "PANTAU_DATA_DIR": str(tmp)}
+    return {**os.environ, "PANTAU_DATABASE_URL": url, "PANTAU_PSEUDONYM_KEY": "k",
+            "PANTAU_DATA_DIR": str(tmp)}
 
 
 def _integrity(url: str):  # noqa: ANN202
@@ -94,7 +95,8 @@ def test_a_failed_batch_is_given_back_at_once(app_ctx) -> None:  # noqa: ANN001
     from triage.qualify import Policies
 
     import_file(app_ctx, REPO / "tests" / "fixtures" / "files" / "twarc2_search.jsonl", "twarc2")
-    stage = TriageStage(app_ctx.engine, _BrokenClassifier(), app_ctx.registry, Policies(), clock=app_ctx.clock)
+    stage = TriageStage(app_ctx.engine, _BrokenClassifier(), app_ctx.registry, Policies(),
+                        clock=app_ctx.clock)
     with pytest.raises(MemoryError):
         stage.run_batch()
     with app_ctx.engine.connect() as conn:

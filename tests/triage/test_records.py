@@ -37,7 +37,8 @@ def test_post_round_trips_through_json_dict() -> None:
 
 
 def test_snapshot_engagement_sums_counts_and_reddit_score() -> None:
-    snap = MetricSnapshot.from_dict({"at": "2026-11-22T08:00:00Z", "reposts": 1, "quotes": 2, "replies": 3, "likes": 4})
+    snap = MetricSnapshot.from_dict({"at": "2026-11-22T08:00:00Z", "reposts": 1, "quotes": 2, "replies": 3,
+                                     "likes": 4})
     assert snap.engagement == 10
     reddit = MetricSnapshot.from_dict({"at": "2026-11-22T08:00:00Z", "score": -5, "comments": 7})
     assert reddit.score == -5 and reddit.replies == 7 and reddit.engagement == 7
