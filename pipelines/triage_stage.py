@@ -368,14 +368,10 @@ class TriageStage:
             select(p.c.platform, p.c.post_id, p.c.redacted_text, p.c.created_at, p.c.quote_of_id,
                    p.c.reply_to_id, p.c.conversation_id, c.c.signature)
             .select_from(p.outerjoin(c, c.c.id == p.c.case_id)).where(where).order_by(p.c.id))
-        for r in rows:
-            key = f"{r.platform}:{r.post_id}"
-            args = (key, r.redacted_text, r.created_at, r.quote_of_id, r.reply_to_id,
-                    extract_urls(r.redacted_text))
-            if r.signature:
-                self.cases.adopt(*args, conversation_id=r.conversation_id, case_key=r.signature)
-            else:  # triaged before cases were stored
-                self.cases.assign(*args, conversation_id=r.conversation_id)
+        for r in rows:  # a post triaged before cases were stored has no signature: regrouped
+            self.cases.assign(f"{r.platform}:{r.post_id}", r.redacted_text, r.created_at, r.quote_of_id,
+                              r.reply_to_id, extract_urls(r.redacted_text),
+                              conversation_id=r.conversation_id, case_key=r.signature or None)
 
     def _apply_merges(self, conn: Connection, case_ids: dict[str, int]) -> None:
         """A post that tied two cases together: the younger case's posts join the older one."""

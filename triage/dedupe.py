@@ -154,33 +154,14 @@ class CaseIndex:
         urls: Iterable[str] = (),
         *,
         conversation_id: str | None = None,
+        case_key: str | None = None,
     ) -> str:
-        """The key of the case this post joins (a new one if none fits); idempotent per key."""
-        return self._place(post_key, text, created_at, quote_of_id, reply_to_id, urls,
-                           conversation_id, None)
+        """The key of the case this post joins (a new one if none fits); idempotent per key.
 
-    def adopt(
-        self,
-        post_key: str,
-        text: str,
-        created_at: datetime,
-        quote_of_id: str | None = None,
-        reply_to_id: str | None = None,
-        urls: Iterable[str] = (),
-        *,
-        conversation_id: str | None = None,
-        case_key: str,
-    ) -> str:
-        """Index a post that was already grouped elsewhere (by another worker, or before a
-        restart) into `case_key`. If it also matches cases of this index, they are one incident:
-        the younger case merges into the older (reported through `on_merge`, so the store can
-        move its posts). Returns the post's case key here; idempotent per post."""
-        return self._place(post_key, text, created_at, quote_of_id, reply_to_id, urls,
-                           conversation_id, case_key)
-
-    def _place(self, post_key: str, text: str, created_at: datetime, quote_of_id: str | None,
-               reply_to_id: str | None, urls: Iterable[str], conversation_id: str | None,
-               case_key: str | None) -> str:
+        `case_key` adopts a post that was already grouped elsewhere (by another worker, or
+        before a restart) into that case. If it also matches cases of this index, they are one
+        incident: the younger case merges into the older (reported through `on_merge`, so the
+        store can move its posts)."""
         known = self._posts.get(post_key)
         if known is not None:
             return known.case.root().key

@@ -124,12 +124,12 @@ def test_adopted_posts_keep_their_stored_case_and_merge_with_matching_ones() -> 
     merges: list[tuple[str, str]] = []
     index = CaseIndex(on_merge=lambda younger, older: merges.append((younger, older)))
     # another worker grouped x:1 into its own case; this index has not seen x:1
-    assert index.adopt("x:1", text, T0, case_key="case:x:1") == "case:x:1"
-    assert index.adopt("x:1", text, T0, case_key="case:x:1") == "case:x:1"  # idempotent
+    assert index.assign("x:1", text, T0, case_key="case:x:1") == "case:x:1"
+    assert index.assign("x:1", text, T0, case_key="case:x:1") == "case:x:1"  # idempotent
     assert index.assign("x:2", text + " 😡", T0 + timedelta(minutes=5)) == "case:x:1"
     # a third post that another worker had put in a younger case of its own: one incident
-    assert index.adopt("x:3", text + " parah", T0 + timedelta(minutes=9), case_key="case:x:3") == "case:x:1"
+    assert index.assign("x:3", text + " parah", T0 + timedelta(minutes=9), case_key="case:x:3") == "case:x:1"
     assert merges == [("case:x:3", "case:x:1")]
     # an unrelated post keeps the case it was given
-    assert index.adopt("x:4", "antrean paspor penuh dari subuh di kantor imigrasi", T0,
+    assert index.assign("x:4", "antrean paspor penuh dari subuh di kantor imigrasi", T0,
                        case_key="case:x:0") == "case:x:0"
