@@ -41,6 +41,8 @@ BASELINE_DAYS = 7
 # Complaints about one incident keep coming for days (a report, then "sudah 4 hari belum ada
 # tanggapan"): a week-long grouping window keeps them in one case.
 CASE_WINDOW = timedelta(days=7)
+# A killed worker's leases are taken over this soon on its host (elsewhere they expire by time).
+DEAD_OWNER_CHECK_SECONDS = 30.0
 
 
 @dataclass
@@ -129,12 +131,20 @@ class TriageStage:
         self._synced_from = 0  # posts with a lower id were all done at the last sync
         self._statistics = StatisticsRefresher(engine, (s.posts, s.cases, s.triage_results, s.queue_items))
         self._merges: list[tuple[str, str]] = []
+        self._owners_checked_at = float("-inf")  # time.monotonic() of the last dead-owner lookup
         self._baselines: dict[str | None, float] = {}
         self._baselines_at: datetime | None = None
 
     # --- claiming -------------------------------------------------------------------------
     def _dead_local_owners(self, conn: Connection) -> list[str]:
-        """Lease owners on this host whose process is gone: their leases need not expire."""
+        """Lease owners on this host whose process is gone: their leases need not expire.
+
+        Looked for at the first claim and then every DEAD_OWNER_CHECK_SECONDS: the lookup
+        reads every pending post (14 ms per claim with a 77k backlog, 2.5% of a worker)."""
+        clock = time.monotonic()
+        if clock - self._owners_checked_at < DEAD_OWNER_CHECK_SECONDS:
+            return []
+        self._owners_checked_at = clock
         p = s.posts
         owners = conn.execute(select(p.c.triage_lease_owner).distinct().where(
             p.c.triage_state == "pending", p.c.triage_lease_owner.is_not(None))).scalars().all()

@@ -80,6 +80,8 @@ def working_days_between(start: datetime, end: datetime, holidays: Collection[da
     """Working days (fractional) from `start` to `end`, counted on WIB dates: Monday to
     Friday, not in `holidays`. At most `cap` when given. Whole days in between are counted by
     arithmetic (five per week), not walked one by one: this runs once per triaged post."""
+    if cap is not None and ((end - start).days // 7) * 5 - len(holidays) >= cap:
+        return cap  # every full week holds five weekdays: surely past the cap (most old posts)
     cur, stop = start.astimezone(WIB), end.astimezone(WIB)
     if cur >= stop:
         return 0.0

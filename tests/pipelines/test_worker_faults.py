@@ -103,3 +103,30 @@ def test_a_failed_batch_is_given_back_at_once(app_ctx) -> None:  # noqa: ANN001
         leases = conn.execute(select(s.posts.c.triage_lease_until, s.posts.c.triage_state)).all()
     assert leases and all(until is None and state == "pending" for until, state in leases)
     assert len(stage.claim(app_ctx.clock())) == 3  # claimable again right away
+
+
+def test_a_dead_local_workers_leases_are_taken_over_at_the_first_claim(app_ctx) -> None:  # noqa: ANN001
+    import socket
+
+    from sqlalchemy import update
+
+    from pipelines.run import import_file
+    from pipelines.store import schema as s
+    from pipelines.triage_stage import TriageStage
+    from triage.qualify import Policies
+
+    import_file(app_ctx, REPO / "tests" / "fixtures" / "files" / "twarc2_search.jsonl", "twarc2")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    far = app_ctx.clock().replace(year=2100)
+
+    def lease_to(owner: str) -> None:
+        with app_ctx.engine.begin() as conn:
+            conn.execute(update(s.posts).values(triage_lease_owner=owner, triage_lease_until=far))
+
+    lease_to(f"{socket.gethostname()}:{gone}")  # a worker of this host that was killed
+    stage = TriageStage(app_ctx.engine, _BrokenClassifier(), app_ctx.registry, Policies(),
+                        clock=app_ctx.clock)
+    assert len(stage.claim(app_ctx.clock())) == 3
+    lease_to(f"another-host:{gone}")  # its lease runs out by time, not by a local check
+    assert stage.claim(app_ctx.clock()) == []

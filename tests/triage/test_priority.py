@@ -126,3 +126,16 @@ def test_working_days_arithmetic_equals_walking_day_by_day() -> None:
         holidays = {(start + timedelta(days=rng.randrange(0, 30))).date() for _ in range(rng.randrange(0, 4))}
         expected = _walked_working_days(start, end, holidays)
         assert working_days_between(start, end, holidays) == pytest.approx(expected)
+
+
+def test_capped_working_days_equal_the_walked_count_capped() -> None:
+    import random
+
+    rng = random.Random(11)
+    base = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for _ in range(500):
+        start = base + timedelta(minutes=rng.randrange(0, 60 * 24 * 60))
+        end = start + timedelta(minutes=rng.randrange(0, 60 * 24 * 20))
+        holidays = {(start + timedelta(days=rng.randrange(0, 15))).date() for _ in range(rng.randrange(0, 6))}
+        expected = min(_walked_working_days(start, end, holidays), 5)
+        assert working_days_between(start, end, holidays, cap=5) == pytest.approx(expected)
