@@ -75,6 +75,7 @@ class _Triaged:
     priority: Priority
     qualified: bool
     signature: str
+    result: dict[str, Any]  # its triage_results row, built before the write transaction
 
 
 _POST_COLUMNS = (
@@ -189,9 +190,29 @@ class TriageStage:
                 f"{row.platform}:{row.post_id}", row.redacted_text, row.created_at,
                 row.quote_of_id, row.reply_to_id, extract_urls(row.redacted_text),
                 conversation_id=row.conversation_id)
-            out.append(_Triaged(row, lab, agency_id, virality, priority,
-                                qualifies(lab, priority, virality, policy), case_key))
+            qualified = qualifies(lab, priority, virality, policy)
+            out.append(_Triaged(row, lab, agency_id, virality, priority, qualified, case_key,
+                                self._result_row(row.id, lab, agency_id, virality, priority,
+                                                 qualified, now)))
         return out
+
+    def _result_row(self, post_pk: int, labels: Labels, agency_id: str | None,
+                    virality: Virality, priority: Priority, qualified: bool,
+                    now: datetime) -> dict[str, Any]:
+        return {
+            "post_pk": post_pk, "triaged_at": now,
+            "kind": labels.kind.label, "kind_score": labels.kind.score,
+            "substance": labels.substance.label, "substance_score": labels.substance.score,
+            "maladministration": labels.maladministration.label,
+            "maladministration_score": labels.maladministration.score,
+            "labels": labels.to_dict(), "agency_id": agency_id,
+            "region": (self.registry.by_id[agency_id].region or None) if agency_id else None,
+            "virality_score": virality.score,
+            "engagement_per_hour": virality.engagement_per_hour,
+            "virality": virality.to_dict(), "priority_score": priority.score,
+            "tier": priority.tier, "reasons": list(priority.reasons),
+            "models": self.classifier.versions, "qualified": qualified,
+        }
 
     # --- writing (one transaction) ----------------------------------------------------------
     def _write(self, conn: Connection, results: list[_Triaged], now: datetime,
@@ -206,23 +227,9 @@ class TriageStage:
             return
         case_ids = self._cases(conn, results, now, report)
         self._apply_merges(conn, case_ids)
-        conn.execute(insert_ignore(conn, s.triage_results, ["post_pk"]), [
-            {
-                "post_pk": t.row.id, "triaged_at": now,
-                "kind": t.labels.kind.label, "kind_score": t.labels.kind.score,
-                "substance": t.labels.substance.label, "substance_score": t.labels.substance.score,
-                "maladministration": t.labels.maladministration.label,
-                "maladministration_score": t.labels.maladministration.score,
-                "labels": t.labels.to_dict(), "agency_id": t.agency_id,
-                "region": (self.registry.by_id[t.agency_id].region or None) if t.agency_id else None,
-                "virality_score": t.virality.score,
-                "engagement_per_hour": t.virality.engagement_per_hour,
-                "virality": t.virality.to_dict(), "priority_score": t.priority.score,
-                "tier": t.priority.tier, "reasons": list(t.priority.reasons),
-                "models": self.classifier.versions, "qualified": t.qualified,
-            }
-            for t in results
-        ])
+        # The rows were built before the transaction: SQLite's single write lock, taken at the
+        # first write above, is held for as short a time as possible.
+        conn.execute(insert_ignore(conn, s.triage_results, ["post_pk"]), [t.result for t in results])
         # One executemany for the whole batch: a single round trip, not one per post.
         conn.execute(
             update(p).where(p.c.id == bindparam("b_id")).values(

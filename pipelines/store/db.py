@@ -32,6 +32,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable at each WAL checkpoint; safe with WAL
+    # Checkpoints (WAL pages copied into the database, with an fsync) ran inside every third
+    # triage commit at the default 1,000 pages; every 10,000 pages (40 MB) halves the time a
+    # worker holds the write lock in commits (2.6 s -> 1.4 s per 38k posts). The WAL file is
+    # cut back to 64 MB after a checkpoint.
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
+    cursor.execute("PRAGMA journal_size_limit=67108864")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")  # a second process waits instead of failing
     cursor.close()
