@@ -164,9 +164,15 @@ class TriageStage:
             picked = select(p.c.id).where(claimable).order_by(p.c.id).limit(self.batch_size)
             if conn.dialect.name == "postgresql":
                 picked = picked.with_for_update(skip_locked=True)
-            rows = conn.execute(update(p).where(p.c.id.in_(picked.scalar_subquery()))
-                                .values(triage_lease_until=until, triage_lease_owner=self.owner)
-                                .returning(*_POST_COLUMNS)).all()
+            ids = conn.execute(update(p).where(p.c.id.in_(picked.scalar_subquery()))
+                               .values(triage_lease_until=until, triage_lease_owner=self.owner)
+                               .returning(p.c.id)).scalars().all()
+        if not ids:
+            return []
+        # The posts are read after the commit: SQLite's write lock is not held while 500 texts
+        # are fetched and converted (the lease keeps them ours).
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*_POST_COLUMNS).where(p.c.id.in_(ids))).all()
         return sorted(rows, key=lambda r: r.id)
 
     # --- computing (pure core, no I/O) ------------------------------------------------------
