@@ -24,14 +24,11 @@ from triage.features import FeatureSpec, hash_docs
 from triage.text import normalize_tokens, tokenize
 
 
-class TextNormalizer(TransformerMixin, BaseEstimator):
-    """Raw post text -> normalised stems (triage.text.normalize). Stateless."""
+class _StatelessTextTransformer(TransformerMixin, BaseEstimator):
+    """A transformer of raw strings that learns nothing: `fit` is a no-op."""
 
     def fit(self, X, y=None):  # noqa: ANN001, ANN201, N803 - scikit-learn's signature
         return self
-
-    def transform(self, X):  # noqa: ANN001, ANN201, N803
-        return [normalize_tokens(t, tokenize(t)) for t in map(str, X)]
 
     def __sklearn_tags__(self):  # noqa: ANN204
         tags = super().__sklearn_tags__()
@@ -41,7 +38,14 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
         return tags
 
 
-class HashedNgrams(TransformerMixin, BaseEstimator):
+class TextNormalizer(_StatelessTextTransformer):
+    """Raw post text -> normalised stems (triage.text.normalize). Stateless."""
+
+    def transform(self, X):  # noqa: ANN001, ANN201, N803
+        return [normalize_tokens(t, tokenize(t)) for t in map(str, X)]
+
+
+class HashedNgrams(_StatelessTextTransformer):
     """Space-separated stems -> counts of hashed words, word bigrams and character n-grams.
 
     Like HashingVectorizer, but the n-grams of each distinct word are hashed once per process
@@ -55,9 +59,6 @@ class HashedNgrams(TransformerMixin, BaseEstimator):
         self.bigrams = bigrams
         self.char_ngrams = char_ngrams
 
-    def fit(self, X, y=None):  # noqa: ANN001, ANN201, N803
-        return self
-
     def transform(self, X):  # noqa: ANN001, ANN201, N803
         spec = FeatureSpec(self.n_features, self.bigrams, self.char_ngrams)
         columns, indptr = hash_docs([str(doc) for doc in X], spec)
@@ -65,13 +66,6 @@ class HashedNgrams(TransformerMixin, BaseEstimator):
                                shape=(len(indptr) - 1, self.n_features))
         matrix.sum_duplicates()
         return matrix
-
-    def __sklearn_tags__(self):  # noqa: ANN204
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.requires_fit = False
-        return tags
 
 
 class ColumnSelector(TransformerMixin, BaseEstimator):
