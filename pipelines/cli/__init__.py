@@ -8,6 +8,7 @@ into one-line messages: a `PantauError` prints `pantau: error: ...` and exits 2.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -30,6 +31,13 @@ COMMAND_MODULES = (
 )
 
 log = logging.getLogger("pantau")
+
+# Python collects cyclic garbage every 700 net allocations and rescans every long-lived object
+# at each full collection. A worker keeps a grouping index of ~1M long-lived objects and
+# allocates millions of short-lived ones, so with the defaults the collector took 9.7 s of a
+# 41 s one-worker run on 77.6k posts (63 full scans of a growing heap); with these it takes
+# 0.45 s and peak memory is the same (measured in bench_e2e's setting). Our code makes few cycles.
+GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(verbosity=args.verbose, fmt=settings.log_format, level=settings.log_level)
     except PantauError:  # the command itself reports bad settings, as a one-line error
         setup_logging(verbosity=args.verbose, fmt=args.log_format or "text", level="WARNING")
+    gc.set_threshold(*GC_THRESHOLDS)
     try:
         return int(args.handler(args) or 0)
     except PantauError as exc:
