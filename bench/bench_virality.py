@@ -17,11 +17,15 @@ does not count; wall-clock rates are printed beside them.
    post over the 10,000 posts before each mark (10k, 100k, 200k, 500k, 1M; the window is full
    from about 144k on), the posts kept in the index, and the
    process's resident memory (about 4 KB per post in the window).
+
+The garbage collector runs with the thresholds every `pantau` command sets
+(pipelines.cli.GC_THRESHOLDS); --default-gc keeps Python's defaults, for comparison.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import resource
@@ -33,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipelines.cli import GC_THRESHOLDS  # noqa: E402
 from triage.dedupe import CaseIndex  # noqa: E402
 from triage.forecast import Forecaster  # noqa: E402
 from triage.records import MetricSnapshot, parse_time  # noqa: E402
@@ -166,7 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="stop the stream at 100,000 posts")
     parser.add_argument("--real-dir", default=str(REAL_DIR))
+    parser.add_argument("--default-gc", action="store_true",
+                        help="keep Python's GC thresholds instead of the CLI's")
     args = parser.parse_args(argv)
+    if not args.default_gc:
+        gc.set_threshold(*GC_THRESHOLDS)
+    print(f"GC thresholds: {gc.get_threshold()}")
     forecaster = _forecaster()
     bench_scoring(forecaster)
     bench_real(forecaster, Path(args.real_dir))
