@@ -1,9 +1,15 @@
-"""Users of the review page: creating and listing them, and their password hashes (argon2id).
+"""Users of the review page: creating, listing, disabling them, and their password hashes (argon2id).
 
 Passwords are hashed with argon2-cffi's defaults (argon2id, RFC 9106 low-memory profile); a hash
 made with older parameters is upgraded on the next successful login (`needs_rehash`). Roles are
 the ids of the review page: `peninjau` (reviewer), `analis`, `admin`; what each may do is the
 permission table in `review/auth.py`.
+
+The review page reads the user on every request, and a session is bound to the password hash:
+disabling a user, changing their role or setting a new password takes effect at once, and a
+new password ends every session of the old one. The last enabled admin can be neither disabled
+nor demoted, so nobody is locked out of the users' administration by mistake. Every change is
+written to the audit log (never a password or a hash).
 """
 
 from __future__ import annotations
@@ -141,3 +147,45 @@ def find_user(engine: Engine, *, name: str | None = None, user_id: int | None = 
 def update_password_hash(engine: Engine, user_id: int, password_hash: str) -> None:
     with engine.begin() as conn:
         conn.execute(update(s.users).where(s.users.c.id == user_id).values(password_hash=password_hash))
+
+
+def _change(engine: Engine, name: str, *, now: datetime, action: str, values: dict[str, Any],
+            keep_an_admin: bool = False) -> User:
+    """Update one user and write the audit entry, in one transaction."""
+    detail: dict[str, Any] = {}
+    u = s.users
+    with engine.begin() as conn:
+        row = conn.execute(select(u).where(u.c.name == name)).first()
+        if row is None:
+            raise UserError(f"no user named {name!r}")
+        if keep_an_admin and row.role == "admin" and not row.disabled:
+            admins = conn.execute(select(u.c.id).where(u.c.role == "admin", u.c.disabled.is_(False))).all()
+            if len(admins) <= 1:
+                raise UserError(f"{name!r} is the last enabled admin: add or enable another admin first")
+        conn.execute(update(u).where(u.c.id == row.id).values(**values))
+        if "role" in values:
+            detail = {"role": values["role"], "was": row.role}
+        conn.execute(insert(s.audit_log).values(at=now, actor="cli", action=action,
+                                                target=f"user:{name}", detail=detail))
+        row = conn.execute(select(u).where(u.c.id == row.id)).first()
+    return _user(row)
+
+
+def set_disabled(engine: Engine, name: str, disabled: bool, *, now: datetime) -> User:
+    """Disable a user (their sessions end at their next request) or enable them again."""
+    return _change(engine, name, now=now, action="user.disable" if disabled else "user.enable",
+                   values={"disabled": disabled}, keep_an_admin=disabled)
+
+
+def set_role(engine: Engine, name: str, role: str, *, now: datetime) -> User:
+    check_role(role)
+    return _change(engine, name, now=now, action="user.role", values={"role": role},
+                   keep_an_admin=role != "admin")
+
+
+def set_password(engine: Engine, name: str, password: str, *, now: datetime,
+                 hasher: PasswordHasher = DEFAULT_HASHER) -> User:
+    """A new password (a reset by an administrator): every session of the old one ends."""
+    check_password(password)
+    return _change(engine, name, now=now, action="user.password",
+                   values={"password_hash": hash_password(password, hasher)})

@@ -1,4 +1,4 @@
-"""`pantau users`: create and list the users of the review page."""
+"""`pantau users`: create, list, disable and change the users of the review page."""
 
 from __future__ import annotations
 
@@ -8,12 +8,26 @@ import sys
 from typing import Any
 
 from pipelines.context import context_from_args
-from pipelines.users import ROLES, UserError, check_name, check_password, check_role, create_user, list_users
+from pipelines.users import (
+    ROLES,
+    UserError,
+    check_name,
+    check_password,
+    check_role,
+    create_user,
+    find_user,
+    list_users,
+    set_disabled,
+    set_password,
+    set_role,
+)
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("users", help="create and list users of the review page",
-                       description="Create and list the users who log in to the review pages.")
+    p = sub.add_parser("users", help="create, list, disable and change users of the review page",
+                       description="Create, list, disable and change the users who log in to the "
+                       "review pages. Changes take effect at the user's next request; every change "
+                       "is written to the audit log.")
     usub = p.add_subparsers(dest="users_command", metavar="ACTION")
 
     a = usub.add_parser(
@@ -29,6 +43,31 @@ def register(sub: Any) -> None:
     a = usub.add_parser("list", help="list users", description="List users with their role.")
     a.add_argument("--json", action="store_true", help="one JSON object per line")
     a.set_defaults(handler=cmd_list)
+
+    a = usub.add_parser("disable", help="disable a user (ends their sessions)",
+                        description="Disable a user: they cannot log in, and their open sessions "
+                        "end at their next request. The last enabled admin cannot be disabled.")
+    a.add_argument("name", help="login name")
+    a.set_defaults(handler=cmd_disable)
+
+    a = usub.add_parser("enable", help="enable a disabled user again",
+                        description="Enable a disabled user again.")
+    a.add_argument("name", help="login name")
+    a.set_defaults(handler=cmd_enable)
+
+    a = usub.add_parser(
+        "set-password", help="set a new password (ends the user's sessions)",
+        description="Set a new password for a user (e.g. one who forgot theirs); every session "
+        "opened with the old password ends. Read like `users add`: asked twice on a terminal, or "
+        "the first line of stdin.")
+    a.add_argument("name", help="login name")
+    a.set_defaults(handler=cmd_set_password)
+
+    a = usub.add_parser("set-role", help="change a user's role",
+                        description="Change a user's role; the last enabled admin cannot be demoted.")
+    a.add_argument("name", help="login name")
+    a.add_argument("--role", required=True, choices=ROLES, help="peninjau, analis or admin")
+    a.set_defaults(handler=cmd_set_role)
 
 
 def read_password(stdin: Any = None) -> str:
@@ -68,4 +107,34 @@ def cmd_list(args: Any) -> int:
             print(f"{user.name:<24} {user.role:<9} created {user.created_at:%Y-%m-%d %H:%M}Z{state}")
     if not users and not args.json:
         print("no users yet: create one with `pantau users add NAME --role peninjau`")
+    return 0
+
+
+def cmd_disable(args: Any) -> int:
+    ctx = context_from_args(args)
+    set_disabled(ctx.engine, args.name, True, now=ctx.clock())
+    print(f"disabled user {args.name}")
+    return 0
+
+
+def cmd_enable(args: Any) -> int:
+    ctx = context_from_args(args)
+    set_disabled(ctx.engine, args.name, False, now=ctx.clock())
+    print(f"enabled user {args.name}")
+    return 0
+
+
+def cmd_set_password(args: Any) -> int:
+    ctx = context_from_args(args)
+    if find_user(ctx.engine, name=args.name) is None:  # fail before asking for a password
+        raise UserError(f"no user named {args.name!r}")
+    set_password(ctx.engine, args.name, read_password(), now=ctx.clock())
+    print(f"new password set for {args.name}: their sessions have ended")
+    return 0
+
+
+def cmd_set_role(args: Any) -> int:
+    ctx = context_from_args(args)
+    user = set_role(ctx.engine, args.name, args.role, now=ctx.clock())
+    print(f"user {user.name} is now {user.role}")
     return 0

@@ -17,12 +17,12 @@ from sqlalchemy import func, insert, select
 import review
 from pipelines.settings import SettingsError
 from pipelines.store import schema as s
-from pipelines.users import ROLES
+from pipelines.users import ROLES, set_disabled, set_password
 from review.auth import LOGIN_LIMIT, PERMISSIONS, SESSION_COOKIE
 from review.render import highlight
 from tests.conftest import FrozenClock, make_context
 from tests.review.conftest import TestClient, csrf_of, log_in
-from tests.review.factory import add_post
+from tests.review.factory import FAST_HASHER, add_post
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "pipelines/schemas/queue-item-1.schema.json").read_text())
 HOSTILE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2"> listrik padam "kok" & lama'
@@ -73,6 +73,28 @@ def test_login_sets_a_hardened_cookie_and_logout_ends_the_session(app: FastAPI, 
     assert client.post("/keluar", data={"csrf_token": token}, follow_redirects=False).status_code == 303
     replay = TestClient(app, base_url="https://testserver", cookies={SESSION_COOKIE: stolen})
     assert replay.get("/", follow_redirects=False).status_code == 303  # logged out everywhere
+
+
+def test_disabling_a_user_or_resetting_the_password_ends_open_sessions(app: FastAPI, ctx, users) -> None:  # noqa: ANN001
+    def logged_in_client() -> TestClient:
+        client = TestClient(app, base_url="https://testserver")
+        log_in(client, "rina")
+        assert client.get("/", follow_redirects=False).status_code == 200
+        return client
+
+    client = logged_in_client()
+    set_disabled(ctx.engine, "rina", True, now=ctx.clock())
+    assert client.get("/", follow_redirects=False).status_code == 303  # sent to the login page
+    page = client.get("/masuk")
+    refused = client.post("/masuk", data={"csrf_token": csrf_of(page.text), "nama": "rina",
+                                           "sandi": "kata-sandi-uji-123", "lanjut": "/"},
+                          follow_redirects=False)
+    assert refused.status_code != 303
+    set_disabled(ctx.engine, "rina", False, now=ctx.clock())
+    client = logged_in_client()
+    set_password(ctx.engine, "rina", "sandi-baru-yang-panjang", now=ctx.clock(), hasher=FAST_HASHER)
+    assert client.get("/", follow_redirects=False).status_code == 303
+    log_in(TestClient(app, base_url="https://testserver"), "rina", "sandi-baru-yang-panjang")
 
 
 def test_wrong_password_is_refused_in_indonesian_and_rate_limited(app: FastAPI, ctx, users) -> None:  # noqa: ANN001
