@@ -49,7 +49,7 @@ def print_report(report: StormReport, wall: float) -> None:
         print(f"  missing:              {report.missing[job]} served but not stored; "
               f"{report.gaps[job]} never collected")
         print(f"  re-read after stored: {report.refetched[job]}")
-        budget = f"  budget counted:       {report.budget_used[job]} posts"
+        budget = f"  budget counted:       {report.budget_used[job]} {report.budget_unit[job]}"
         if job in report.delivered:
             budget += f" (X delivered {report.delivered[job]} in 200 bodies, truncated ones included)"
         print(budget)

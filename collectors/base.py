@@ -55,7 +55,7 @@ class Fetched:
     """One page as a live collector fetched it: to store, then checkpoint (page.position) and bill."""
 
     page: RawPage
-    billed: int  # items the platform counts against the monthly post budget
+    billed: int  # what the platform counts against the source's monthly budget (X: posts; Reddit: 1 request)
     problems: tuple[str, ...] = ()  # what the page left out (deleted, protected, removed items)
     stats: dict[str, Any] = field(default_factory=dict)  # e.g. {"result_count": 37}
 

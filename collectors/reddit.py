@@ -9,7 +9,8 @@ errors); its transport is our `RedditSession`, which adds what we need around pr
   window is used up, the next request is refused the same way instead of prawcore sleeping;
 - 401 (at the token endpoint or later): `CollectorAuthError` saying which setting to fix.
 
-Listings are swept newest to oldest down to the watermark (newest `created_utc` + fullname of
+The monthly budget is a runaway guard in requests (Reddit meters requests, not items): each
+page bills one. Listings are swept newest to oldest down to the watermark (newest `created_utc` + fullname of
 the last finished sweep); an unfinished sweep keeps its `after` cursor in the checkpoint, so a
 run cut short resumes without a gap. The caller stores each page, then saves `page.position`.
 """
@@ -216,7 +217,7 @@ class RedditCollector:
             left = remaining()
             if left < 1:
                 raise CollectorBudgetExhausted("Reddit post budget used up")
-            page_params = {**params, "limit": max(1, min(page_size, left, MAX_LIMIT))}
+            page_params = {**params, "limit": max(1, min(page_size, MAX_LIMIT))}
             if after:
                 page_params["after"] = after
             body, payload = self._get(path, page_params)
@@ -275,7 +276,8 @@ class RedditCollector:
             problems.append(f"{stats.gone} removed or deleted items skipped")
         page = RawPage(body, provenance, tuple(CollectedPost(p, provenance) for p in posts),
                        tuple(errors), position)
-        return Fetched(page, stats.items, tuple(problems), {"items": stats.items})
+        # Reddit meters requests, not items: the budget is billed one per page fetched.
+        return Fetched(page, 1, tuple(problems), {"items": stats.items})
 
     def _get(self, path: str, params: dict[str, Any]) -> tuple[str, Any]:
         attempt = 0

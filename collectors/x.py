@@ -226,6 +226,7 @@ class XCollector:
         self.backoff_cap = backoff_cap
         self.rate_limit_backoff = rate_limit_backoff
         self.rate_limit_fallback = rate_limit_fallback
+        self._unbilled = 0  # see take_unbilled
         self.client = client or tweepy.Client(
             bearer_token=bearer_token, return_type=requests.Response, wait_on_rate_limit=False)
         self.client.session = TimeoutSession(timeout)
@@ -276,7 +277,8 @@ class XCollector:
                 params["next_token"] = next_token
             elif until_id:
                 params["until_id"] = until_id
-            body, data = self._call(self.client.search_recent_tweets, SEARCH_ENDPOINT, query.key, params)
+            body, data = self._call(self.client.search_recent_tweets, SEARCH_ENDPOINT, query.key, params,
+                                    billable=params["max_results"])
             meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
             newest_id = newest_id or _opt(meta.get("newest_id"))
             until_id = _opt(meta.get("oldest_id")) or until_id
@@ -304,7 +306,8 @@ class XCollector:
             start += len(chunk)
             params = {"ids": chunk, "expansions": EXPANSIONS, "tweet_fields": TWEET_FIELDS,
                       "user_fields": USER_FIELDS}
-            body, data = self._call(self.client.get_tweets, LOOKUP_ENDPOINT, f"{len(chunk)} ids", params)
+            body, data = self._call(self.client.get_tweets, LOOKUP_ENDPOINT, f"{len(chunk)} ids", params,
+                                    billable=len(chunk))
             yield self._page(body, data, None, LOOKUP_ENDPOINT, None, {"requested": len(chunk)})
 
     # -- internals ---------------------------------------------------------------------------
@@ -316,15 +319,25 @@ class XCollector:
         posts, errors = x_normalize.normalize_page(data, fetched_at)
         raw = data.get("data")
         billed = len(raw) if isinstance(raw, list) else (1 if isinstance(raw, dict) else 0)
+        billed += self.take_unbilled()
         page = RawPage(body, provenance, tuple(CollectedPost(p, provenance) for p in posts),
                        tuple(errors), position)
         return Fetched(page, billed, tuple(x_normalize.page_problems(data)), stats)
+
+    def take_unbilled(self) -> int:
+        """Posts X may have counted in answers we could not read, not billed yet (and now reset).
+
+        A 200 answer with a cut-off or malformed body was delivered, so X counts its posts; how
+        many is unknowable, so the page size asked for is billed (the budget errs on the safe
+        side). They go with the next page; the caller bills what is left at the end of its run."""
+        unbilled, self._unbilled = self._unbilled, 0
+        return unbilled
 
     def _backoff(self, attempt: int, base: float) -> float:
         return min(self.backoff_cap, base * 2 ** (attempt - 1))
 
     def _call(self, method: Callable[..., Any], endpoint: str, what: str,
-              params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+              params: dict[str, Any], *, billable: int) -> tuple[str, dict[str, Any]]:
         """One request with our retry policy; returns (body as received, parsed JSON)."""
         attempt = 0
         while True:
@@ -369,6 +382,7 @@ class XCollector:
             except ValueError:
                 data = None
             if not isinstance(data, dict):
+                self._unbilled += billable  # delivered: X counted it (see take_unbilled)
                 self._retry_or_fail(attempt, f"malformed JSON from {endpoint} ({len(body)} bytes)")
                 continue
             log.info("X %s %s: %s", endpoint, what, response.status_code)

@@ -1,4 +1,6 @@
-"""Monthly post budgets: X's tiers cap the posts an app may read per month; we count and pace.
+"""Monthly budgets: X's tiers cap the posts an app may read per month; we count and pace.
+Reddit has no such cap (it meters requests per minute): its budget counts requests, as a guard
+against runaway loops (`unit`).
 
 The count lives in the `checkpoints` table (source, key "budget:<period start>", value = posts
 read), incremented atomically in SQL so two jobs of one source (search and metric refresh) can
@@ -40,12 +42,13 @@ def _add_month(moment: datetime, months: int) -> datetime:
 @dataclass(frozen=True)
 class BudgetStatus:
     source: str
-    limit: int  # posts per period
-    used: int  # posts read this period (every kind)
+    limit: int  # units (posts, requests) per period
+    used: int  # units used this period (every kind)
     used_by_kind: dict[str, int]  # e.g. {"search": 800, "lookup": 200}
     period_start: datetime
     period_end: datetime
     paced_remaining: int  # what may be read right now under pacing
+    unit: str = "posts"
 
     @property
     def remaining(self) -> int:
@@ -56,17 +59,17 @@ class BudgetStatus:
         return self.remaining <= 0
 
     def to_dict(self) -> dict:
-        return {"limit": self.limit, "used": self.used, "remaining": self.remaining,
+        return {"limit": self.limit, "used": self.used, "remaining": self.remaining, "unit": self.unit,
                 "used_by_kind": self.used_by_kind, "paced_remaining": self.paced_remaining,
                 "period_start": self.period_start.isoformat(), "period_end": self.period_end.isoformat()}
 
 
 class MonthlyBudget:
-    """The post budget of one source; `remaining(kind)` is what a collector may still read."""
+    """The budget of one source; `remaining(kind)` is what a collector may still use."""
 
     def __init__(self, engine: Engine, source: str, limit: int, clock: Callable[[], datetime], *,
                  reset_day: int = 1, pace: bool = True, pace_slack: float = 0.05,
-                 shares: dict[str, float] | None = None) -> None:
+                 shares: dict[str, float] | None = None, unit: str = "posts") -> None:
         self.engine = engine
         self.source = source
         self.limit = max(0, int(limit))
@@ -75,6 +78,7 @@ class MonthlyBudget:
         self.pace = pace
         self.pace_slack = pace_slack
         self.shares = shares or {}  # kind -> at most this fraction of the limit (e.g. lookup 0.3)
+        self.unit = unit  # what is counted: "posts" (X) or "requests" (Reddit)
 
     def _key(self, start: datetime, kind: str | None = None) -> str:
         return f"{BUDGET_PREFIX}{start:%Y-%m-%d}" + (f":{kind}" if kind else "")
@@ -97,7 +101,7 @@ class MonthlyBudget:
         used = self._used(start)
         total = used.pop("", 0)
         return BudgetStatus(self.source, self.limit, total, used, start, end,
-                            self._paced(total, now, start, end))
+                            self._paced(total, now, start, end), self.unit)
 
     def _paced(self, used: int, now: datetime, start: datetime, end: datetime) -> int:
         if not self.pace:
@@ -114,9 +118,9 @@ class MonthlyBudget:
             left = min(left, cap - status.used_by_kind.get(kind, 0))
         return max(0, left)
 
-    def consume(self, posts: int, kind: str = "search") -> None:
-        """Count `posts` read (atomic increments of the period total and the kind's count)."""
-        if posts <= 0:
+    def consume(self, amount: int, kind: str = "search") -> None:
+        """Count `amount` units used (atomic increments of the period total and the kind's count)."""
+        if amount <= 0:
             return
         start, _ = period(self.clock(), self.reset_day)
         c = s.checkpoints.c
@@ -126,4 +130,4 @@ class MonthlyBudget:
                 conn.execute(insert_ignore(conn, s.checkpoints, ["source", "key"]).values(
                     source=self.source, key=key, value="0", updated_at=now))
                 conn.execute(update(s.checkpoints).where(c.source == self.source, c.key == key).values(
-                    value=cast(cast(c.value, BigInteger) + posts, String), updated_at=now))
+                    value=cast(cast(c.value, BigInteger) + amount, String), updated_at=now))

@@ -70,7 +70,11 @@ REDDIT_DEFAULTS: dict[str, Any] = {
     "enabled": True,
     "interval_minutes": 10,
     "subreddits": ["indonesia"],
-    "monthly_post_budget": 200000,  # Reddit has no monthly cap; this guards against runaways
+    # Reddit meters requests (100 a minute), not items, and has no monthly cap: this guard counts
+    # requests, so a runaway loop stops, while normal polling (at most 30 pages every 10 minutes,
+    # about 130,000 a month) never reaches it. Counting items re-read by every poll used it up
+    # in days.
+    "monthly_request_budget": 200000,
     "budget_reset_day": 1,
     "pace_budget": False,
     "max_pages_per_run": 30,  # requests per run (Reddit allows 100 per minute)
@@ -170,8 +174,7 @@ class SourceRun:
     def store(self, fetched: Any, *, checkpoint_source: str | None = None, checkpoint_key: str | None = None,
               budget_kind: str = "search") -> None:
         """Bill the page, store it (its own transaction), then move the checkpoint."""
-        if self.budget is not None:
-            self.budget.consume(fetched.billed, budget_kind)  # the platform counted it on delivery
+        self.bill(fetched.billed, budget_kind)  # the platform counted it on delivery
         report = self.writer.store_page(fetched.page)
         if checkpoint_key and fetched.page.position is not None:
             checkpoints.save(self.ctx.engine, checkpoint_source or self.source, checkpoint_key,
@@ -182,6 +185,10 @@ class SourceRun:
         self.snapshots_new += report.snapshots_new
         self.row_errors += len(report.errors)
         self.problems.extend(fetched.problems)
+
+    def bill(self, amount: int, budget_kind: str = "search") -> None:
+        if self.budget is not None:
+            self.budget.consume(amount, budget_kind)
 
     def stop_requested(self) -> bool:
         if self.should_stop():
@@ -301,6 +308,7 @@ def run_x(ctx: AppContext, *, sleep: Callable[[float], None] = time.sleep,
                 run.problem(f"query {key} skipped: {exc}")
             finally:
                 pages.close()
+                run.bill(collector.take_unbilled())  # unreadable answers X counted all the same
 
     return [execute(ctx, "x", body, budget=budget, should_stop=should_stop)]
 
@@ -309,8 +317,8 @@ def run_x(ctx: AppContext, *, sleep: Callable[[float], None] = time.sleep,
 
 
 def reddit_budget(ctx: AppContext, cfg: dict[str, Any]) -> MonthlyBudget:
-    return MonthlyBudget(ctx.engine, "reddit", cfg["monthly_post_budget"], ctx.clock,
-                         reset_day=cfg["budget_reset_day"], pace=cfg["pace_budget"])
+    return MonthlyBudget(ctx.engine, "reddit", cfg["monthly_request_budget"], ctx.clock,
+                         reset_day=cfg["budget_reset_day"], pace=cfg["pace_budget"], unit="requests")
 
 
 def reddit_collector(ctx: AppContext, cfg: dict[str, Any], sleep: Callable[[float], None]):  # noqa: ANN201

@@ -61,6 +61,7 @@ REFRESH_HORIZON = REFRESH_AGES[-1]
 REFRESH_GRACE = timedelta(hours=1)  # a post just past 48 h still gets its last refresh
 
 SCHEDULE_SOURCE = "schedule"  # checkpoints.source of the persisted next run times
+FILE_INTERVAL = timedelta(minutes=15)  # configured [[sources.file]] are re-read this often
 
 
 def refresh_due(created_at: datetime, last_snapshot_at: datetime | None, now: datetime) -> bool:
@@ -124,10 +125,13 @@ def refresh_x(ctx: AppContext, *, sleep: Callable[[float], None] = time.sleep,
 
     def body(run: SourceRun) -> None:
         ids = [d.post_id for d in due]
-        for fetched in collector.lookup(ids, remaining=lambda: budget.remaining("lookup")):
-            run.store(fetched, budget_kind="lookup")
-            if run.stop_requested():
-                break
+        try:
+            for fetched in collector.lookup(ids, remaining=lambda: budget.remaining("lookup")):
+                run.store(fetched, budget_kind="lookup")
+                if run.stop_requested():
+                    break
+        finally:  # unreadable answers X counted all the same
+            run.bill(collector.take_unbilled(), "lookup")
 
     return [execute(ctx, "x-metrics", body, budget=budget, should_stop=should_stop)]
 
@@ -202,7 +206,7 @@ def job_specs(ctx: AppContext) -> tuple[list[JobSpec], list[SourceResult]]:
     if ctx.settings.section("sources").get("file"):
         from pipelines.collect import _run_files
 
-        jobs.append(JobSpec("file", _run_files, timedelta(minutes=15), 300))
+        jobs.append(JobSpec("file", _run_files, FILE_INTERVAL, 300))
     jobs.extend(maintenance_jobs())
     return jobs, skipped
 
@@ -386,14 +390,14 @@ class SourceStatus:
             parts.append(f"next run {self.next_run[:16].replace('T', ' ')}" if self.next_run[:1].isdigit()
                          else f"next run: {self.next_run}")
         if self.quota:
-            parts.append(f"quota {self.quota['used']}/{self.quota['limit']} posts this period")
+            parts.append(f"quota {self.quota['used']}/{self.quota['limit']} "
+                         f"{self.quota.get('unit', 'posts')} this period")
         return f"{self.source}: " + "; ".join(parts)
 
 
 def source_status(ctx: AppContext) -> list[SourceStatus]:
     """Per collection job: configuration, last run, next run, rate limit in force, quota used."""
     now = ctx.clock()
-    r = s.collector_runs
     out: list[SourceStatus] = []
     saved = checkpoints.load_all(ctx.engine, SCHEDULE_SOURCE)
     for name, defaults, configured, make_budget in (
@@ -406,18 +410,26 @@ def source_status(ctx: AppContext) -> list[SourceStatus]:
         quota = make_budget(ctx, cfg).status().to_dict() if state == "scheduled" else None
         jobs = ((name, cfg["interval_minutes"]), (f"{name}-metrics", cfg["refresh_interval_minutes"]))
         for job_id, minutes in jobs:
-            with ctx.engine.connect() as conn:
-                row = conn.execute(select(r).where(r.c.source == job_id)
-                                   .order_by(r.c.id.desc()).limit(1)).first()
-            last = None
-            limited = None
-            if row is not None:
-                last = {"started_at": row.started_at.isoformat(),
-                        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
-                        "status": row.status, "pages": row.pages, "posts_fetched": row.posts_fetched,
-                        "posts_new": row.posts_new, "message": row.message}
-                until = row.rate_limited_until
-                limited = until if until and until > now else None
-            next_run = saved[job_id].value if job_id in saved else None
-            out.append(SourceStatus(job_id, state, int(minutes), last, next_run, limited, quota))
+            out.append(_job_status(ctx, job_id, state, int(minutes), quota, saved, now))
+    if ctx.settings.section("sources").get("file"):
+        minutes = int(FILE_INTERVAL.total_seconds() // 60)
+        out.append(_job_status(ctx, "file", "scheduled", minutes, None, saved, now))
     return out
+
+
+def _job_status(ctx: AppContext, job_id: str, state: str, minutes: int, quota: dict[str, Any] | None,
+                saved: dict[str, Any], now: datetime) -> SourceStatus:
+    r = s.collector_runs
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(r).where(r.c.source == job_id).order_by(r.c.id.desc()).limit(1)).first()
+    last = None
+    limited = None
+    if row is not None:
+        last = {"started_at": row.started_at.isoformat(),
+                "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+                "status": row.status, "pages": row.pages, "posts_fetched": row.posts_fetched,
+                "posts_new": row.posts_new, "message": row.message}
+        until = row.rate_limited_until
+        limited = until if until and until > now else None
+    next_run = saved[job_id].value if job_id in saved else None
+    return SourceStatus(job_id, state, minutes, last, next_run, limited, quota)

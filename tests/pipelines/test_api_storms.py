@@ -461,7 +461,8 @@ class StormReport:
     refetched: dict[str, int]  # posts served again after they were stored
     prawcore_sleeps: list[float]  # real sleeps prawcore would have made on its own
     failed_in_row: dict[str, int] = field(default_factory=dict)  # job -> most failed answers in a row
-    budget_used: dict[str, int] = field(default_factory=dict)  # job -> posts its monthly budget counted
+    budget_used: dict[str, int] = field(default_factory=dict)  # job -> what its monthly budget counted
+    budget_unit: dict[str, str] = field(default_factory=dict)  # job -> posts (X) or requests (Reddit)
     delivered: dict[str, int] = field(default_factory=dict)  # job -> posts in every 200 body (X bills)
 
     def statuses(self, job: str | None = None) -> Counter[str]:
@@ -619,7 +620,8 @@ def run_storm(ctx: AppContext, clock: FrozenClock, *, jobs: tuple[str, ...], min
     for job, world in worlds.items():
         report.failed_in_row[job] = world.faults.most_failed_in_row
         make_budget, defaults = (x_budget, X_DEFAULTS) if job == "x" else (reddit_budget, REDDIT_DEFAULTS)
-        report.budget_used[job] = make_budget(ctx, source_config(ctx.settings, job, defaults)).status().used
+        quota = make_budget(ctx, source_config(ctx.settings, job, defaults)).status()
+        report.budget_used[job], report.budget_unit[job] = quota.used, quota.unit
     _check_runs(ctx, report)
     _check_waits(report)
     if "x" in jobs:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from collectors.base import sha256_text
 from pipelines import checkpoints
-from pipelines.collect import collect_once, run_reddit, run_x
+from pipelines.collect import REDDIT_DEFAULTS, collect_once, reddit_budget, run_reddit, run_x, source_config
 from pipelines.context import AppContext
 from pipelines.schedule import refresh_reddit, refresh_x
 from pipelines.settings import load_settings
@@ -242,6 +242,17 @@ def test_x_monthly_budget_sizes_requests_and_stops_until_a_page_fits(db_url, tmp
     ctx.close()
 
 
+def test_x_run_that_gives_up_on_cut_off_answers_still_bills_them(sqlite_url, tmp_path, clock, api) -> None:  # noqa: ANN001, E501
+    ctx = context(sqlite_url, tmp_path, clock, X_CONFIG + "max_attempts = 2\npage_size = 30\n",
+                  x_bearer_token="t")
+    for _ in range(2):
+        api.get(SEARCH, body='{"data": [{"id": "1"', content_type="application/json")
+    (result,) = run_x(ctx, sleep=Sleeps())
+    assert result.status == "error" and "malformed JSON" in result.message
+    assert checkpoints.load(ctx.engine, "x", "budget:2026-11-01") == "60"  # two deliveries of 30
+    ctx.close()
+
+
 def test_x_budget_used_up_waits_for_the_next_period(sqlite_url, tmp_path, clock, api) -> None:  # noqa: ANN001
     ctx = context(sqlite_url, tmp_path, clock, X_CONFIG + "monthly_post_budget = 5\n", x_bearer_token="t")
     (result,) = run_x(ctx, sleep=Sleeps())
@@ -317,6 +328,23 @@ def test_reddit_run_keeps_posts_about_agencies_and_their_comments(rctx, api) -> 
     (again,) = run_reddit(rctx, sleep=Sleeps())
     assert again.posts_new == 0 and again.pages == 1  # stopped at the watermark, no duplicates
     assert count(rctx, s.posts) == 5
+
+
+def test_reddit_budget_counts_requests_not_items_read_again(rctx, api) -> None:  # noqa: ANN001
+    """Reddit meters requests; billing every item of every poll (most of them read before) used
+    the monthly guard up within days."""
+    api.post(TOKEN_URL, json=r_fixture("token"))
+    api.get(f"{OAUTH}/r/indonesia/new", json=r_fixture("new_page1"))
+    api.get(f"{OAUTH}/comments/1p4k2aa", json=r_fixture("comments"))
+    api.get(f"{OAUTH}/r/indonesia/new", json=r_fixture("new_page2"))
+    (first,) = run_reddit(rctx, sleep=Sleeps())
+    for _ in range(3):  # polls that find nothing new still read a page each
+        rctx.clock.advance(minutes=10)
+        api.get(f"{OAUTH}/r/indonesia/new", json=r_fixture("new_page1"))
+        run_reddit(rctx, sleep=Sleeps())
+    status = reddit_budget(rctx, source_config(rctx.settings, "reddit", REDDIT_DEFAULTS)).status()
+    assert (status.used, status.unit) == (first.pages + 3, "requests")
+    assert status.to_dict()["unit"] == "requests"
 
 
 def test_reddit_metric_refresh_snapshots_counts_and_fetches_new_comments(rctx, api) -> None:  # noqa: ANN001

@@ -392,6 +392,43 @@ def test_dashboard_and_sources(client_for, ctx, many) -> None:  # noqa: ANN001
         assert conn.execute(select(func.count()).select_from(s.reviews)).scalar_one() == 1
 
 
+def test_sources_page_shows_the_schedule_and_budgets_the_collectors_use(tmp_path: Path) -> None:
+    """/sumber read a schedule and a quota from keys no collector knows (`monthly_quota`, which
+    the collectors even refuse): it now shows what `pantau sources` shows."""
+    from pipelines import checkpoints
+    from pipelines.budget import MonthlyBudget
+    from pipelines.context import AppContext
+    from pipelines.schedule import SCHEDULE_SOURCE
+    from pipelines.settings import load_settings
+    from tests.review.factory import add_user
+
+    (tmp_path / "pantau.toml").write_text(
+        "[sources.x]\ninterval_minutes = 20\nmonthly_post_budget = 500\n"
+        "[sources.reddit]\nmonthly_request_budget = 1000\n")
+    settings = load_settings(
+        {"database_url": f"sqlite:///{tmp_path / 'sumber.db'}", "data_dir": str(tmp_path),
+         "pseudonym_key": "k", "secret_key": "s", "x_bearer_token": "t", "reddit_client_id": "i",
+         "reddit_client_secret": "c"}, env={}, config_path=tmp_path / "pantau.toml")
+    ctx = AppContext(settings, clock=FrozenClock())
+    try:
+        now = ctx.clock()
+        add_user(ctx.engine, "rina", "peninjau", now)
+        MonthlyBudget(ctx.engine, "x", 500, ctx.clock).consume(50)
+        MonthlyBudget(ctx.engine, "reddit", 1000, ctx.clock).consume(7)
+        checkpoints.save(ctx.engine, SCHEDULE_SOURCE, "x", (now + timedelta(minutes=12)).isoformat(), now)
+        checkpoints.save(ctx.engine, SCHEDULE_SOURCE, "reddit", "paused", now)
+        application = FastAPI()
+        review.mount(application, ctx, password_hasher=FAST_HASHER)
+        client = TestClient(application, base_url="https://testserver")
+        log_in(client, "rina")
+        page = html.unescape(client.get("/sumber").text)
+        assert "tiap 20 menit" in page and "kuota: 50 dari 500 unggahan (10%)" in page
+        assert "kuota: 7 dari 1000 permintaan" in page and "Dijeda" in page
+        assert "monthly_quota" not in page and "every_minutes" not in page
+    finally:
+        ctx.close()
+
+
 def test_weaker_hashes_are_upgraded_at_login(ctx) -> None:  # noqa: ANN001
     """The production app (default argon2id parameters) upgrades a hash made with weaker ones."""
     from pipelines.users import DEFAULT_HASHER, find_user
