@@ -44,24 +44,19 @@ def register(sub: Any) -> None:
     a.add_argument("--json", action="store_true", help="one JSON object per line")
     a.set_defaults(handler=cmd_list)
 
-    a = usub.add_parser("disable", help="disable a user (ends their sessions)",
-                        description="Disable a user: they cannot log in, and their open sessions "
-                        "end at their next request. The last enabled admin cannot be disabled.")
-    a.add_argument("name", help="login name")
-    a.set_defaults(handler=cmd_disable)
-
-    a = usub.add_parser("enable", help="enable a disabled user again",
-                        description="Enable a disabled user again.")
-    a.add_argument("name", help="login name")
-    a.set_defaults(handler=cmd_enable)
-
-    a = usub.add_parser(
-        "set-password", help="set a new password (ends the user's sessions)",
-        description="Set a new password for a user (e.g. one who forgot theirs); every session "
-        "opened with the old password ends. Read like `users add`: asked twice on a terminal, or "
-        "the first line of stdin.")
-    a.add_argument("name", help="login name")
-    a.set_defaults(handler=cmd_set_password)
+    for action, summary, description, handler in (
+        ("disable", "disable a user (ends their sessions)",
+         "Disable a user: they cannot log in, and their open sessions end at their next request. "
+         "The last enabled admin cannot be disabled.", cmd_disable),
+        ("enable", "enable a disabled user again", "Enable a disabled user again.", cmd_enable),
+        ("set-password", "set a new password (ends the user's sessions)",
+         "Set a new password for a user (e.g. one who forgot theirs); every session opened with the "
+         "old password ends. Read like `users add`: asked twice on a terminal, or the first line "
+         "of stdin.", cmd_set_password),
+    ):
+        a = usub.add_parser(action, help=summary, description=description)
+        a.add_argument("name", help="login name")
+        a.set_defaults(handler=handler)
 
     a = usub.add_parser("set-role", help="change a user's role",
                         description="Change a user's role; the last enabled admin cannot be demoted.")
@@ -111,16 +106,17 @@ def cmd_list(args: Any) -> int:
 
 
 def cmd_disable(args: Any) -> int:
-    ctx = context_from_args(args)
-    set_disabled(ctx.engine, args.name, True, now=ctx.clock())
-    print(f"disabled user {args.name}")
-    return 0
+    return _set_disabled(args, True)
 
 
 def cmd_enable(args: Any) -> int:
+    return _set_disabled(args, False)
+
+
+def _set_disabled(args: Any, disabled: bool) -> int:
     ctx = context_from_args(args)
-    set_disabled(ctx.engine, args.name, False, now=ctx.clock())
-    print(f"enabled user {args.name}")
+    set_disabled(ctx.engine, args.name, disabled, now=ctx.clock())
+    print(f"{'disabled' if disabled else 'enabled'} user {args.name}")
     return 0
 
 
