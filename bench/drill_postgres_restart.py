@@ -3,11 +3,12 @@ the worker once more; prints how the first run ended and whether anything was lo
 
 Needs to control the local server (run as root on a machine where `pg_ctlcluster` manages it):
 
-    python bench/drill_postgres_restart.py [--posts 3000] [--down-seconds 8]
+    python bench/drill_postgres_restart.py [--posts 20000] [--down-seconds 8]
 
-The first run must either recover (it retries with backoff) or fail cleanly with a one-line
-error; the next run must complete with every post triaged once and no queue item lost or
-duplicated.
+The server is stopped once the worker has written its first batches and is still working (the
+drill fails if the worker finished first: nothing would have been tested). The first run must
+either recover (it retries with backoff) or fail cleanly with a one-line error; the next run
+must complete with every post triaged once and no queue item lost or duplicated.
 """
 
 from __future__ import annotations
@@ -51,9 +52,23 @@ def _wait_up(timeout: float = 60) -> None:
     raise SystemExit("PostgreSQL did not come back")
 
 
-def main() -> None:
+def _wait_for_batches(url: str, worker: subprocess.Popen, *, at_least: int) -> int:
+    """Posts triaged so far, once at least `at_least` are (or the worker has exited)."""
+    engine = create_engine(url)
+    try:
+        while True:
+            with engine.connect() as conn:
+                done = conn.execute(text("SELECT count(*) FROM posts WHERE triage_state = 'done'")).scalar()
+            if done >= at_least or worker.poll() is not None:
+                return int(done)
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+
+
+def main() -> bool:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--posts", type=int, default=3000)
+    parser.add_argument("--posts", type=int, default=20_000)
     parser.add_argument("--down-seconds", type=float, default=8.0)
     args = parser.parse_args()
     from tests.pipelines.test_worker_faults import write_posts
@@ -74,9 +89,14 @@ def main() -> None:
                            capture_output=True)
             worker = subprocess.Popen(pantau + ["worker", "--drain", "--batch-size", "200"], env=env,
                                       cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            time.sleep(4)
+            done_before = _wait_for_batches(url, worker, at_least=1000)
+            if worker.poll() is not None:
+                print(f"FAIL: the worker finished before the stop ({done_before} posts done): "
+                      "nothing was tested; use more --posts")
+                return False
             _cluster("stop")
-            print(f"PostgreSQL stopped for {args.down_seconds:.0f}s during the run")
+            print(f"PostgreSQL stopped for {args.down_seconds:.0f}s during the run, "
+                  f"{done_before} of {args.posts} posts triaged by then")
             time.sleep(args.down_seconds)
             _cluster("start")
             _wait_up()
@@ -93,6 +113,7 @@ def main() -> None:
                   f"{report.qualified_cases_without_item}, duplicates {report.duplicate_items}")
             ok = report.ok and second.returncode == 0 and (worker.returncode == 0 or "error" in last)
             print("PASS" if ok else "FAIL")
+            return ok
     finally:
         _wait_up()
         with admin.connect() as conn:
@@ -101,4 +122,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(0 if main() else 1)

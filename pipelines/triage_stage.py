@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, false, func, or_, select, update
 
 from pipelines.queue import enqueue_many
 from pipelines.store import schema as s
@@ -133,6 +133,9 @@ class TriageStage:
         self._statistics = StatisticsRefresher(engine, (s.posts, s.cases, s.triage_results, s.queue_items))
         self._merges: list[tuple[str, str]] = []
         self._owners_checked_at = float("-inf")  # time.monotonic() of the last dead-owner lookup
+        # Posts of a failed batch whose leases could not be given back (the database was down):
+        # still leased to this worker, which takes them again at its next claim.
+        self._unreleased: set[int] = set()
         self._baselines: dict[str | None, float] = {}
         self._baselines_at: datetime | None = None
 
@@ -155,9 +158,11 @@ class TriageStage:
         p = s.posts
         until = now + timedelta(seconds=self.lease_seconds)
         with self.engine.begin() as conn:
+            ours = (and_(p.c.triage_lease_owner == self.owner, p.c.id.in_(sorted(self._unreleased)))
+                    if self._unreleased else false())
             claimable = and_(p.c.triage_state == "pending", or_(
                 p.c.triage_lease_until.is_(None), p.c.triage_lease_until < now,
-                p.c.triage_lease_owner.in_(self._dead_local_owners(conn))))
+                p.c.triage_lease_owner.in_(self._dead_local_owners(conn)), ours))
             # One UPDATE ... RETURNING: the rows are picked and leased in the same statement, so
             # two workers never lease the same post (PostgreSQL skips rows another worker has
             # locked; SQLite runs the statement under its single write lock).
@@ -167,6 +172,8 @@ class TriageStage:
             ids = conn.execute(update(p).where(p.c.id.in_(picked.scalar_subquery()))
                                .values(triage_lease_until=until, triage_lease_owner=self.owner)
                                .returning(p.c.id)).scalars().all()
+        # Taken again now, or no longer ours to take (done, or taken over after expiry).
+        self._unreleased = self._unreleased.difference(ids) if ids else set()
         if not ids:
             return []
         # The posts are read after the commit: SQLite's write lock is not held while 500 texts
@@ -343,7 +350,8 @@ class TriageStage:
                 conn.execute(update(p).where(p.c.id.in_(ids), p.c.triage_state == "pending",
                                              p.c.triage_lease_owner == self.owner)
                              .values(triage_lease_until=None, triage_lease_owner=None))
-        except Exception:  # noqa: BLE001 - the lease then expires, or a local successor takes it
+        except Exception:  # noqa: BLE001 - taken again at our next claim, or expires for others
+            self._unreleased.update(ids)
             log.warning("could not release the leases of a failed batch", extra={"stage": "triage"})
 
     # --- incidents --------------------------------------------------------------------------

@@ -105,6 +105,41 @@ def test_a_failed_batch_is_given_back_at_once(app_ctx) -> None:  # noqa: ANN001
     assert len(stage.claim(app_ctx.clock())) == 3  # claimable again right away
 
 
+def test_a_batch_whose_leases_could_not_be_given_back_is_taken_again(app_ctx) -> None:  # noqa: ANN001
+    """The PostgreSQL restart drill: the batch in flight failed, giving its leases back failed
+    too (the server was down), and `worker --drain` then finished with those posts still
+    pending under its own lease."""
+    from sqlalchemy import event
+
+    from pipelines.run import import_file
+    from pipelines.triage_stage import TriageStage
+    from triage.qualify import Policies
+
+    import_file(app_ctx, REPO / "tests" / "fixtures" / "files" / "twarc2_search.jsonl", "twarc2")
+
+    def server_gone(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if statement.lstrip().upper().startswith("UPDATE POSTS"):
+            raise ConnectionError("server closed the connection unexpectedly")
+
+    class _DownMidBatch(_BrokenClassifier):
+        def predict(self, texts):  # noqa: ANN001, ANN201 - the server goes down after the claim
+            event.listen(app_ctx.engine, "before_cursor_execute", server_gone)
+            return super().predict(texts)
+
+    stage = TriageStage(app_ctx.engine, _DownMidBatch(), app_ctx.registry, Policies(), clock=app_ctx.clock)
+    try:
+        with pytest.raises(MemoryError):
+            stage.run_batch()
+    finally:
+        event.remove(app_ctx.engine, "before_cursor_execute", server_gone)
+    now = app_ctx.clock()
+    other = TriageStage(app_ctx.engine, _BrokenClassifier(), app_ctx.registry, Policies(),
+                        clock=app_ctx.clock)
+    assert other.claim(now) == []  # still leased: nobody else may take them before expiry
+    assert len(stage.claim(now)) == 3  # the worker that failed them takes them again
+    assert stage.claim(now) == []
+
+
 def test_a_dead_local_workers_leases_are_taken_over_at_the_first_claim(app_ctx) -> None:  # noqa: ANN001
     import socket
 
