@@ -23,10 +23,12 @@ from sqlalchemy import Engine, select
 
 from pipelines.models import promote, save_artifact
 from pipelines.store import schema
+from triage.agencies import Registry
 from triage.classify import MODEL_NAMES, NO_MALADMINISTRATION, Classifier
 from triage.errors import PantauError
 from triage.estimators import build_pipeline, compact
 from triage.evaluation import Report, report, target_figures
+from triage.sector import with_agency_sector
 from triage.taxonomy import LABEL_SETS
 
 log = logging.getLogger(__name__)
@@ -227,6 +229,7 @@ def train(
     do_promote: bool = False,
     folds: int = 5,
     params: dict[str, Any] | None = None,
+    registry: Registry | None = None,
 ) -> dict[str, str]:
     """Fit the three models, write their artifacts; returns {name: version}.
 
@@ -253,7 +256,8 @@ def train(
             )
             cvs[name] = report(f"{name} cross-validation", labels, list(cv_pred), LABEL_SETS[name])
         pipelines[name] = compact(build_pipeline(seed=seed, **params).fit(texts, labels))
-    dev_reports, targets = evaluate_rows(Classifier.from_pipelines(pipelines, {}), dev) if dev else ({}, None)
+    dev_reports, targets = (evaluate_rows(Classifier.from_pipelines(pipelines, {}), dev, registry)
+                            if dev else ({}, None))
     for name in MODEL_NAMES:
         cv = cvs[name]
         metadata = {
@@ -287,13 +291,21 @@ def train(
     return versions
 
 
-def evaluate_rows(classifier: Classifier, rows: Sequence[dict]) -> tuple[dict[str, Report], dict]:
+def evaluate_rows(classifier: Classifier, rows: Sequence[dict],
+                  registry: Registry | None = None) -> tuple[dict[str, Report], dict]:
     """Per-model reports and the issue's target figures of `classifier` on labeled rows.
 
     Maladministration is scored on the gold-aduan rows, with the label the classifier gives
-    (tidak_ada when it does not see an aduan), as the targets define it.
+    (tidak_ada when it does not see an aduan), as the targets define it. With `registry`, the
+    substance is the one triage gives: the named agency's sector where the model is less sure
+    (triage.sector).
     """
-    predicted = [p.to_dict() for p in classifier.predict([str(r["text"]) for r in rows])]
+    texts = [str(r["text"]) for r in rows]
+    labels = classifier.predict(texts)
+    if registry is not None:
+        labels = [with_agency_sector(lab, registry.resolve(text))
+                  for lab, text in zip(labels, texts, strict=True)]
+    predicted = [p.to_dict() for p in labels]
     predicted_labels = [{n: p[n]["label"] for n in MODEL_NAMES} for p in predicted]
     reports = {}
     for name in MODEL_NAMES:
@@ -305,14 +317,15 @@ def evaluate_rows(classifier: Classifier, rows: Sequence[dict]) -> tuple[dict[st
     return reports, target_figures(rows, predicted_labels)
 
 
-def compare(rows: Sequence[dict], old: Classifier | None, new: Classifier) -> dict[str, Any]:
+def compare(rows: Sequence[dict], old: Classifier | None, new: Classifier,
+            registry: Registry | None = None) -> dict[str, Any]:
     """How `new` differs from `old` (None: no production model yet) on labeled rows.
 
     Returns the target figures of both, per-class F1 of both with the change, and the rows whose
     label turned right ("fixed") or wrong ("broken") for each model.
     """
-    new_reports, new_targets = evaluate_rows(new, rows)
-    old_reports, old_targets = evaluate_rows(old, rows) if old is not None else ({}, None)
+    new_reports, new_targets = evaluate_rows(new, rows, registry)
+    old_reports, old_targets = evaluate_rows(old, rows, registry) if old is not None else ({}, None)
     per_class = []
     for name in MODEL_NAMES:
         labels = list(new_reports[name].labels)

@@ -33,6 +33,7 @@ from triage.forecast import Forecaster
 from triage.priority import DEFAULT_SEVERITY, Priority, prioritize, tier_rank
 from triage.qualify import Policies, qualifies
 from triage.records import MetricSnapshot
+from triage.sector import with_agency_sector
 from triage.virality import Virality, baseline_from_history, score_virality
 
 log = logging.getLogger(__name__)
@@ -189,6 +190,7 @@ class TriageStage:
         out = []
         for row, lab in zip(rows, labels, strict=True):
             match = self.registry.resolve(row.redacted_text, author_handle=row.author_handle)
+            lab = with_agency_sector(lab, match)  # noqa: PLW2901 - the sector of the named agency
             agency = match.agency if match else None
             agency_id = agency.id if agency else None
             virality = score_virality(

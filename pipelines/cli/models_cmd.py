@@ -21,6 +21,7 @@ from pipelines.context import context_from_args
 from pipelines.models import load_classifier
 from triage.classify import MODEL_NAMES
 from triage.errors import PantauError
+from triage.sector import with_agency_sector
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
         posts = _posts(handle)
         while batch := list(islice(posts, args.batch_size)):
             labels = classifier.predict([text for _, text in batch])
-            for (post_id, _), label in zip(batch, labels, strict=True):
+            for (post_id, text), label in zip(batch, labels, strict=True):
+                label = with_agency_sector(label, ctx.registry.resolve(text))  # noqa: PLW2901
                 out.write(json.dumps({"id": post_id, **label.to_dict()}, ensure_ascii=False) + "\n")
             out.flush()
     finally:
@@ -121,7 +123,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         examples = merge_human_labels(examples, human)
     dev = _read_rows(args.dev) if args.dev else None
     versions = train(examples, ctx.settings.models_dir, seed=args.seed, dev=dev,
-                     do_promote=args.promote, folds=args.folds)
+                     do_promote=args.promote, folds=args.folds, registry=ctx.registry)
     print(json.dumps({"versions": versions, "promoted": args.promote,
                       "models_dir": str(ctx.settings.models_dir)}))
     return 0
@@ -149,7 +151,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not rows:
         raise InputFileError(f"{args.file} has no labeled rows")
     classifier = load_classifier(ctx.settings.models_dir)
-    reports, targets = evaluate_rows(classifier, rows)
+    reports, targets = evaluate_rows(classifier, rows, ctx.registry)
     if args.json:
         print(json.dumps({"file": args.file, "n": len(rows), "models": classifier.versions,
                           "reports": {n: reports[n].to_dict() for n in MODEL_NAMES},

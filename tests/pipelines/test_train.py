@@ -12,6 +12,8 @@ from sqlalchemy import Engine, insert
 
 from pipelines.cli import main
 from pipelines.models import load_classifier, production_versions
+from pipelines.registry import load_registry
+from pipelines.settings import RESOURCES
 from pipelines.store import schema as s
 from pipelines.store.db import open_database
 from pipelines.train import (
@@ -23,6 +25,7 @@ from pipelines.train import (
     train,
 )
 from triage.classify import MODEL_NAMES
+from triage.sector import with_agency_sector
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
 
@@ -163,6 +166,12 @@ def test_classify_command_streams_jsonl_and_skips_bad_lines(
         for name in MODEL_NAMES:
             assert {"label", "score", "alternatives", "evidence"} <= set(line[name])
     assert "line 2" in err and "line 3" in err
+    # the substance triage gives: the named agency's sector where the model is less sure
+    text = "listrik padam dari sore @pln_123"
+    expected = with_agency_sector(load_classifier(trained[0]).predict([text])[0],
+                                  load_registry(RESOURCES / "agencies.toml").resolve(text))
+    assert lines[0]["substance"] == expected.substance.to_dict()
+    assert lines[0]["substance"]["label"] == "listrik"
 
 
 def test_evaluate_command_prints_reports_and_targets(
