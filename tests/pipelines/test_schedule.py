@@ -66,6 +66,16 @@ def test_jobs_follow_the_config_and_unconfigured_sources_are_reported(sqlite_url
     ctx.close()
 
 
+def test_sources_status_lists_the_file_job_and_reddit_quota_in_requests(sqlite_url, tmp_path, clock) -> None:  # noqa: ANN001, E501
+    config = '[[sources.file]]\npath = "inbox.jsonl"\nformat = "jsonl"\n'
+    ctx = context(sqlite_url, tmp_path, clock, config, reddit_client_id="i", reddit_client_secret="c")
+    status = {st.source: st for st in source_status(ctx)}
+    assert status["file"].state == "scheduled" and status["file"].interval_minutes == 15
+    assert status["reddit"].quota["unit"] == "requests"
+    assert "requests this period" in status["reddit"].line()
+    ctx.close()
+
+
 def test_unknown_config_key_is_a_clear_error(sqlite_url, tmp_path, clock) -> None:  # noqa: ANN001
     from pipelines.settings import SettingsError
 

@@ -425,6 +425,21 @@ def test_sources_page_shows_the_schedule_and_budgets_the_collectors_use(tmp_path
         assert "tiap 20 menit" in page and "kuota: 50 dari 500 unggahan (10%)" in page
         assert "kuota: 7 dari 1000 permintaan" in page and "Dijeda" in page
         assert "monthly_quota" not in page and "every_minutes" not in page
+        (tmp_path / "pantau.toml").write_text("[sources.x]\nmonthly_quota = 500\n")  # unknown key
+        broken = AppContext(load_settings(
+            {"database_url": f"sqlite:///{tmp_path / 'sumber.db'}", "data_dir": str(tmp_path),
+             "pseudonym_key": "k", "secret_key": "s", "x_bearer_token": "t"},
+            env={}, config_path=tmp_path / "pantau.toml"), clock=FrozenClock())
+        try:
+            application = FastAPI()
+            review.mount(application, broken, password_hasher=FAST_HASHER)
+            client = TestClient(application, base_url="https://testserver")
+            log_in(client, "rina")
+            response = client.get("/sumber")
+            assert response.status_code == 200 and "Konfigurasi sumber tidak valid" in response.text
+            assert "monthly_quota" in html.unescape(response.text)  # which key is wrong
+        finally:
+            broken.close()
     finally:
         ctx.close()
 
