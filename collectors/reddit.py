@@ -10,9 +10,10 @@ errors); its transport is our `RedditSession`, which adds what we need around pr
 - 401 (at the token endpoint or later): `CollectorAuthError` saying which setting to fix.
 
 The monthly budget is a runaway guard in requests (Reddit meters requests, not items): each
-page bills one. Listings are swept newest to oldest down to the watermark (newest `created_utc` + fullname of
-the last finished sweep); an unfinished sweep keeps its `after` cursor in the checkpoint, so a
-run cut short resumes without a gap. The caller stores each page, then saves `page.position`.
+page bills one. Listings are swept newest to oldest down to the watermark (newest
+`created_utc` + fullname of the last finished sweep); an unfinished sweep keeps its `after`
+cursor in the checkpoint, so a run cut short resumes without a gap. The caller stores each
+page, then saves `page.position`.
 """
 
 from __future__ import annotations
@@ -216,7 +217,7 @@ class RedditCollector:
         while True:
             left = remaining()
             if left < 1:
-                raise CollectorBudgetExhausted("Reddit post budget used up")
+                raise CollectorBudgetExhausted("Reddit request budget used up")
             page_params = {**params, "limit": max(1, min(page_size, MAX_LIMIT))}
             if after:
                 page_params["after"] = after
@@ -247,7 +248,7 @@ class RedditCollector:
                  limit: int = 200) -> Fetched:
         """The comment tree of one submission (newest first, up to `limit`) as one page."""
         if remaining() < 1:
-            raise CollectorBudgetExhausted("Reddit post budget used up")
+            raise CollectorBudgetExhausted("Reddit request budget used up")
         path = f"comments/{submission_id}"
         body, payload = self._get(path, {"sort": "new", "limit": limit})
         return self._page(body, payload, query, "GET /comments/{id}", None)
@@ -257,7 +258,7 @@ class RedditCollector:
         names = list(dict.fromkeys(fullnames))
         for start in range(0, len(names), INFO_BATCH):
             if remaining() < 1:
-                raise CollectorBudgetExhausted("Reddit post budget used up for metric refresh")
+                raise CollectorBudgetExhausted("Reddit request budget used up for metric refresh")
             chunk = names[start : start + INFO_BATCH]
             body, payload = self._get("api/info", {"id": ",".join(chunk)})
             yield self._page(body, payload, None, "GET /api/info", None)
