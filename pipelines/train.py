@@ -28,7 +28,7 @@ from triage.classify import MODEL_NAMES, NO_MALADMINISTRATION, Classifier
 from triage.errors import PantauError
 from triage.estimators import build_pipeline, compact
 from triage.evaluation import Report, report, target_figures
-from triage.sector import with_agency_sector
+from triage.sector import with_agency_sectors
 from triage.taxonomy import LABEL_SETS
 
 log = logging.getLogger(__name__)
@@ -303,8 +303,7 @@ def evaluate_rows(classifier: Classifier, rows: Sequence[dict],
     texts = [str(r["text"]) for r in rows]
     labels = classifier.predict(texts)
     if registry is not None:
-        labels = [with_agency_sector(lab, registry.resolve(text))
-                  for lab, text in zip(labels, texts, strict=True)]
+        labels = with_agency_sectors(labels, texts, registry)
     predicted = [p.to_dict() for p in labels]
     predicted_labels = [{n: p[n]["label"] for n in MODEL_NAMES} for p in predicted]
     reports = {}

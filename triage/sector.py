@@ -14,9 +14,10 @@ keeps its label only when it is at least that sure.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
-from triage.agencies import AgencyMatch
+from triage.agencies import AgencyMatch, Registry
 from triage.classify import LabelPrediction, Labels
 
 MENTION_PRECISION = {"handle": 0.88, "alias": 0.91, "keyword": 0.86}
@@ -48,3 +49,9 @@ def with_agency_sector(labels: Labels, match: AgencyMatch | None) -> Labels:
     evidence = tuple(m for m in match.matched if m != "author")
     substance = LabelPrediction(sector, precision, runners[:max(1, len(current.alternatives))], evidence)
     return replace(labels, substance=substance)
+
+
+def with_agency_sectors(labels: Sequence[Labels], texts: Sequence[str], registry: Registry) -> list[Labels]:
+    """`with_agency_sector` for a batch of post texts (no author known: `pantau classify`,
+    `pantau evaluate`); the worker, which knows the author, calls the single form."""
+    return [with_agency_sector(lab, registry.resolve(text)) for lab, text in zip(labels, texts, strict=True)]

@@ -21,7 +21,7 @@ from pipelines.context import context_from_args
 from pipelines.models import load_classifier
 from triage.classify import MODEL_NAMES
 from triage.errors import PantauError
-from triage.sector import with_agency_sector
+from triage.sector import with_agency_sectors
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +101,9 @@ def cmd_classify(args: argparse.Namespace) -> int:
     try:
         posts = _posts(handle)
         while batch := list(islice(posts, args.batch_size)):
-            labels = classifier.predict([text for _, text in batch])
-            for (post_id, text), label in zip(batch, labels, strict=True):
-                label = with_agency_sector(label, ctx.registry.resolve(text))  # noqa: PLW2901
+            texts = [text for _, text in batch]
+            labels = with_agency_sectors(classifier.predict(texts), texts, ctx.registry)
+            for (post_id, _), label in zip(batch, labels, strict=True):
                 out.write(json.dumps({"id": post_id, **label.to_dict()}, ensure_ascii=False) + "\n")
             out.flush()
     finally:

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from pipelines.collect import reddit_configured, x_configured
 from pipelines.schedule import SourceStatus, source_status
 from triage.errors import PantauError
 
@@ -29,11 +30,8 @@ SOURCE_NAMES = {"x": "X (Twitter)", "reddit": "Reddit", "file": "Berkas impor"}
 
 
 def _configured(settings: Any) -> set[str]:
-    names = set()
-    if settings.x_bearer_token:
-        names.add("x")
-    if settings.reddit_client_id and settings.reddit_client_secret:
-        names.add("reddit")
+    names = {name for name, configured in (("x", x_configured), ("reddit", reddit_configured))
+             if configured(settings)}
     if settings.section("sources").get("file"):
         names.add("file")
     return names
