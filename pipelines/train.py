@@ -50,6 +50,7 @@ class Example:
     substance: str
     maladministration: str
     source: str  # "seed" or "human"
+    query: str | None = None  # the search that collected the post, if the file says (not trained on)
 
 
 def read_labeled(paths: Iterable[Path], *, source: str = "seed") -> list[Example]:
@@ -67,8 +68,11 @@ def read_labeled(paths: Iterable[Path], *, source: str = "seed") -> list[Example
                 for field, allowed in LABEL_SETS.items():
                     if row.get(field) not in allowed:
                         raise TrainingError(f"{path}:{number}: {field} {row.get(field)!r} is not a label")
+                query = row.get("query")
+                if query is not None and not isinstance(query, str):
+                    raise TrainingError(f"{path}:{number}: query must be a string")
                 examples.append(Example(str(row["id"]), str(row["text"]), row["kind"],
-                                        row["substance"], row["maladministration"], source))
+                                        row["substance"], row["maladministration"], source, query))
     return examples
 
 
@@ -297,13 +301,13 @@ def evaluate_rows(classifier: Classifier, rows: Sequence[dict],
 
     Maladministration is scored on the gold-aduan rows, with the label the classifier gives
     (tidak_ada when it does not see an aduan), as the targets define it. With `registry`, the
-    substance is the one triage gives: the named agency's sector where the model is less sure
-    (triage.sector).
+    substance is the one triage gives: the named agency's sector where the model is less sure,
+    or the agency of the row's "query" when it names none (triage.sector).
     """
     texts = [str(r["text"]) for r in rows]
     labels = classifier.predict(texts)
     if registry is not None:
-        labels = with_agency_sectors(labels, texts, registry)
+        labels = with_agency_sectors(labels, texts, registry, [r.get("query") for r in rows])
     predicted = [p.to_dict() for p in labels]
     predicted_labels = [{n: p[n]["label"] for n in MODEL_NAMES} for p in predicted]
     reports = {}

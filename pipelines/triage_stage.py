@@ -189,7 +189,8 @@ class TriageStage:
         labels = self.classifier.predict([r.redacted_text for r in rows])
         out = []
         for row, lab in zip(rows, labels, strict=True):
-            match = self.registry.resolve(row.redacted_text, author_handle=row.author_handle)
+            match = self.registry.resolve(row.redacted_text, author_handle=row.author_handle,
+                                          query=row.query)
             lab = with_agency_sector(lab, match)  # noqa: PLW2901 - the sector of the named agency
             agency = match.agency if match else None
             agency_id = agency.id if agency else None

@@ -33,8 +33,8 @@ class Agency:
 @dataclass(frozen=True, slots=True)
 class AgencyMatch:
     agency: Agency
-    score: float  # 3 per handle mention, 2 per alias, 1 per keyword
-    matched: tuple[str, ...]  # the handles/aliases/keywords found
+    score: float  # 3 per handle mention, 2 per alias, 1 per keyword (0.5 author, 0.25 query)
+    matched: tuple[str, ...]  # the handles/aliases/keywords found, or ("author",) / ("query",)
 
 
 def _trie_regex(words: Iterable[str]) -> str:
@@ -105,8 +105,21 @@ class Registry:
             return None
         return self._by_handle.get(handle.lower().lstrip("@"))
 
-    def resolve(self, text: str, *, author_handle: str | None = None) -> AgencyMatch | None:
-        """The agency a post is about: @handles weigh most, then aliases, then keywords."""
+    def query_agency(self, query: str | None) -> Agency | None:
+        """The one agency a collection query names (its @handles, aliases or keywords); None when
+        it names none or several (Reddit packs many agencies' names into one search)."""
+        if not query:
+            return None
+        lowered = query.lower()
+        found = {a.id for h in self._handle_re.findall(lowered) if (a := self._by_handle.get(h))}
+        if self._phrases is not None:
+            found.update(self._by_phrase[phrase][0].id for phrase in self._phrases.findall(lowered))
+        return self.by_id[found.pop()] if len(found) == 1 else None
+
+    def resolve(self, text: str, *, author_handle: str | None = None,
+                query: str | None = None) -> AgencyMatch | None:
+        """The agency a post is about: @handles weigh most, then aliases, then keywords, then
+        the post's author; failing all of these, the agency of the query that collected it."""
         scores: dict[str, float] = {}
         matched: dict[str, list[str]] = {}
         lowered = text.lower()
@@ -125,6 +138,9 @@ class Registry:
             scores[own.id] = 0.5  # an agency's own post is about the agency
             matched[own.id] = ["author"]
         if not scores:
-            return None
+            found_by = self.query_agency(query)
+            # The weakest evidence: the post names no agency, but the search that found it did
+            # (a reply under an agency's thread, a review imported for an agency's app).
+            return AgencyMatch(found_by, 0.25, ("query",)) if found_by is not None else None
         best = max(scores, key=lambda a: (scores[a], -self._order[a]))
         return AgencyMatch(self.by_id[best], scores[best], tuple(matched[best]))

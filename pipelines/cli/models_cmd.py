@@ -74,8 +74,9 @@ def _open(path: str) -> IO[str]:
         raise InputFileError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _posts(handle: IO[str]) -> Iterator[tuple[str, str]]:
-    """(id, text) of each valid line; invalid lines are reported on stderr and skipped."""
+def _posts(handle: IO[str]) -> Iterator[tuple[str, str, str | None]]:
+    """(id, text, query) of each valid line, query being the optional search that collected the
+    post; invalid lines are reported on stderr and skipped."""
     for number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
@@ -88,7 +89,11 @@ def _posts(handle: IO[str]) -> Iterator[tuple[str, str]]:
             print(f"pantau: line {number}: needs an \"id\" and a string \"text\", skipped",
                   file=sys.stderr)
             continue
-        yield row["id"], row["text"]
+        query = row.get("query")
+        if query is not None and not isinstance(query, str):
+            print(f"pantau: line {number}: \"query\" must be a string, skipped", file=sys.stderr)
+            continue
+        yield row["id"], row["text"], query
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
@@ -101,9 +106,10 @@ def cmd_classify(args: argparse.Namespace) -> int:
     try:
         posts = _posts(handle)
         while batch := list(islice(posts, args.batch_size)):
-            texts = [text for _, text in batch]
-            labels = with_agency_sectors(classifier.predict(texts), texts, ctx.registry)
-            for (post_id, _), label in zip(batch, labels, strict=True):
+            texts = [text for _, text, _ in batch]
+            labels = with_agency_sectors(classifier.predict(texts), texts, ctx.registry,
+                                         [query for _, _, query in batch])
+            for (post_id, _, _), label in zip(batch, labels, strict=True):
                 out.write(json.dumps({"id": post_id, **label.to_dict()}, ensure_ascii=False) + "\n")
             out.flush()
     finally:
@@ -139,7 +145,7 @@ def _read_rows(path: str) -> list[dict[str, Any]]:
         examples = read_labeled([Path(path)], source="eval")
     except TrainingError as exc:
         raise InputFileError(str(exc)) from None
-    return [{"id": e.id, "text": e.text, "kind": e.kind, "substance": e.substance,
+    return [{"id": e.id, "text": e.text, "query": e.query, "kind": e.kind, "substance": e.substance,
              "maladministration": e.maladministration} for e in examples]
 
 

@@ -110,6 +110,27 @@ def test_status_json_is_machine_readable(env: Path, capsys) -> None:  # noqa: AN
     assert data["last_runs"][0]["source"] == "file" and data["last_runs"][0]["status"] == "partial"
 
 
+def test_worker_gives_a_post_naming_no_agency_the_sector_of_the_query_that_found_it(
+        env: Path, capsys) -> None:  # noqa: ANN001
+    text = "Tolong apknya dibenahi dong, masa eror terus"  # a Play Store review names no agency
+    source = env / "reviews.jsonl"
+    source.write_text("".join(json.dumps({
+        "platform": "x", "post_id": post_id, "author_id": "7", "text": text,
+        "created_at": "2026-11-21T00:00:00Z", **extra}) + "\n"
+        for post_id, extra in (("1", {"query": "Coretax"}), ("2", {}))))
+    assert main(["import", str(source)]) == 0
+    assert main(["worker", "--drain"]) == 0
+    capsys.readouterr()
+    engine = create_engine(f"sqlite:///{env / 'data' / 'pantau.db'}")
+    with engine.connect() as conn:
+        t = s.triage_results
+        rows = {r.post_id: (r.substance, r.agency_id) for r in conn.execute(
+            select(s.posts.c.post_id, t.c.substance, t.c.agency_id).join(t, t.c.post_pk == s.posts.c.id))}
+    engine.dispose()
+    assert rows["1"] == ("pajak", "djp")
+    assert rows["2"][0] != "pajak" and rows["2"][1] is None
+
+
 def test_commands_run_with_the_tuned_garbage_collector(env: Path, capsys) -> None:  # noqa: ANN001
     """Default GC thresholds cost a worker a quarter of its time (see GC_THRESHOLDS)."""
     default = gc.get_threshold()

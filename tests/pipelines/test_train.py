@@ -174,6 +174,28 @@ def test_classify_command_streams_jsonl_and_skips_bad_lines(
     assert lines[0]["substance"]["label"] == "listrik"
 
 
+def test_classify_command_takes_the_sector_of_the_query_that_collected_a_post(
+    trained: tuple[Path, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("PANTAU_MODELS_DIR", str(trained[0]))
+    text = "Tolong apknya dibenahi dong, masa eror terus"  # a review naming no agency
+    alone = load_classifier(trained[0]).predict([text])[0].substance
+    assert alone.label != "pajak" and alone.score < 0.86  # the model alone would not say pajak
+    source = tmp_path / "reviews.jsonl"
+    source.write_text("\n".join([
+        json.dumps({"id": "r1", "text": text, "query": "Coretax"}),
+        json.dumps({"id": "r2", "text": text}),
+        json.dumps({"id": "r3", "text": text, "query": ["Coretax"]}),
+    ]) + "\n")
+    assert main(["classify", str(source)]) == 0
+    out, err = capsys.readouterr()
+    lines = {line["id"]: line for line in map(json.loads, out.splitlines())}
+    assert lines["r1"]["substance"]["label"] == "pajak"
+    assert lines["r2"]["substance"] == alone.to_dict()
+    assert "r3" not in lines and "line 3" in err and "query" in err
+
+
 def test_evaluate_command_prints_reports_and_targets(
     trained: tuple[Path, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -191,3 +213,7 @@ def test_evaluate_command_prints_reports_and_targets(
     data = json.loads(capsys.readouterr().out)
     assert set(data["reports"]) == set(MODEL_NAMES) and "kind_macro_f1" in data["targets"]
     assert main(["evaluate", str(tmp_path / "missing.jsonl")]) == 2
+    labeled.write_text(json.dumps({"id": "q", "text": "x", "query": 5, "kind": "lainnya",
+                                   "substance": "none", "maladministration": "tidak_ada"}) + "\n")
+    assert main(["evaluate", str(labeled)]) == 2
+    assert "query must be a string" in capsys.readouterr().err
