@@ -149,7 +149,7 @@ def enqueue_many(conn: Connection, entries: Sequence[tuple[Mapping[str, Any], in
             "revision": int(item["revision"]), "case_id": case_id, "post_pk": post_pk,
             "tier": priority["tier"], "priority_score": float(priority["score"]),
             "payload": dict(item), "enqueued_at": now, "status": "ready", "attempts": 0,
-            "available_at": now,
+            "available_at": now, "decision": (item.get("review") or {}).get("decision"),
         })
     statement = insert_ignore(conn, q, ["idempotency_key", "revision"]).returning(q.c.item_id)
     new = set(conn.execute(statement, rows).scalars().all())

@@ -310,7 +310,8 @@ class TriageStage:
         if not best:
             return
         current = {}
-        for row in conn.execute(select(q.c.case_id, q.c.revision, q.c.tier, q.c.idempotency_key)
+        for row in conn.execute(select(q.c.case_id, q.c.revision, q.c.tier, q.c.idempotency_key,
+                                       q.c.decision)
                                 .where(q.c.case_id.in_(list(best))).order_by(q.c.revision)):
             current[row.case_id] = row  # the highest revision wins (ordered ascending)
         leads = dict(conn.execute(select(c.c.id, c.c.lead_post_pk).where(c.c.id.in_(list(best)))).all())
@@ -321,6 +322,8 @@ class TriageStage:
             previous = current.get(case_id)
             if previous is not None and tier_rank(t.priority.tier) >= tier_rank(previous.tier):
                 continue  # not an escalation: the consumer already has this case
+            if previous is not None and previous.decision == "dismissed":
+                continue  # a person dismissed the case; only a person reopens it (review page)
             revision = previous.revision + 1 if previous else 1
             key = previous.idempotency_key if previous else lead_keys[leads[case_id]]
             entries.append((self._item(t, key, revision, f"c:{case_id}", now), t.row.id, case_id))

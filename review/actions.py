@@ -1,9 +1,11 @@
 """What people do on the detail page: label, escalate, dismiss, assign, note.
 
 Each action is one transaction: a `reviews` row (what the retraining notebook and the KPIs read)
-and an `audit_log` row. Escalation enqueues a contract-v1 item when the post's case has none,
-with the triage stage's idempotency rule: key = platform:post_id of the case's lead post,
-revision = the key's highest revision + 1 (a concurrent double escalation inserts one item).
+and an `audit_log` row. Escalation enqueues a contract-v1 item when the post's case has none (or
+its latest was a dismissal: escalation reopens it), with the triage stage's idempotency rule:
+key = platform:post_id of the case's lead post, revision = the key's highest revision + 1 (a
+concurrent double escalation inserts one item). Dismissing the post a case's item shows queues a
+revision carrying `review.decision = "dismissed"`, so consumers close the case.
 Validation errors are `ActionError`s with a message for the user, in Bahasa Indonesia.
 """
 
@@ -17,11 +19,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from pipelines.queue import enqueue
 from pipelines.store import schema as s
-from pipelines.store.sql import insert_ignore_count
 from triage.agencies import Registry
 from triage.classify import MODEL_NAMES, LabelPrediction, Labels
-from triage.contract import PostView, ProvenanceView, build_queue_item, original_link
+from triage.contract import PostView, ProvenanceView, ReviewView, build_queue_item, original_link
 from triage.priority import Priority
 from triage.taxonomy import LABEL_SETS, display
 from triage.virality import Virality
@@ -94,8 +96,10 @@ def save_labels(engine: Engine, post_pk: int, user_id: int, actor: str, values: 
     return corrected
 
 
-def dismiss(engine: Engine, post_pk: int, user_id: int, actor: str, reason: str, text: str,
-            *, now: datetime) -> None:
+def dismiss(engine: Engine, registry: Registry, post_pk: int, user_id: int, actor: str, reason: str,
+            text: str, *, now: datetime) -> bool:
+    """Record the dismissal; when the post is the one its case's queue item shows, queue a new
+    revision with `review.decision = "dismissed"` so consumers close the case (returns True)."""
     text = (text or "").strip()
     if reason not in DISMISS_REASONS:
         raise ActionError("Pilih alasan penolakan dari daftar.")
@@ -104,10 +108,21 @@ def dismiss(engine: Engine, post_pk: int, user_id: int, actor: str, reason: str,
     if len(text) > MAX_REASON_TEXT:
         raise ActionError(f"Keterangan terlalu panjang (maksimal {MAX_REASON_TEXT} karakter).")
     with engine.begin() as conn:
-        _triage_row(conn, post_pk)
+        t = _triage_row(conn, post_pk)
         value = f"{reason}: {text}" if text else reason
+        post = conn.execute(select(s.posts).where(s.posts.c.id == post_pk)).one()
+        latest = _latest_item(conn, post)
+        # Consumers hear of it when the post is the one their item shows; dismissing another
+        # copy in the case (a duplicate, say) leaves the case's item standing.
+        retract = (latest is not None and latest.post_pk == post_pk and latest.decision is None
+                   and latest.status != "superseded")
         _review(conn, post_pk, user_id, actor, now, "dismiss", None, value,
-                {"reason": reason, "text_length": len(text)})
+                {"reason": reason, "text_length": len(text), "queue_retracted": retract})
+        if retract:
+            _enqueue_revision(conn, registry, post, t, latest.idempotency_key, actor, now,
+                              priority=Priority(t.priority_score, t.tier, tuple(t.reasons)),
+                              review=ReviewView("dismissed", reason, now))
+    return retract
 
 
 def assign(engine: Engine, post_pk: int, user_id: int, actor: str, assignee: str, *, now: datetime) -> None:
@@ -152,67 +167,79 @@ def effective_labels(machine: dict[str, Any], human: dict[str, str]) -> Labels:
     return Labels(**out)
 
 
+def _latest_item(conn: Connection, post: Any) -> Any:
+    """The highest revision queued for the post's case (for the post itself when it has none)."""
+    q = s.queue_items
+    mine = q.c.case_id == post.case_id if post.case_id is not None else q.c.post_pk == post.id
+    return conn.execute(select(q.c.item_id, q.c.idempotency_key, q.c.post_pk, q.c.status, q.c.decision)
+                        .where(mine).order_by(q.c.revision.desc()).limit(1)).first()
+
+
+def _enqueue_revision(conn: Connection, registry: Registry, post: Any, t: Any, key: str,
+                      actor: str, now: datetime, *, priority: Priority,
+                      review: ReviewView | None = None) -> str | None:
+    """A new revision of `key` showing `post` with its reviewed labels; the new item's id, or
+    None when a concurrent action inserted that revision first."""
+    q = s.queue_items
+    revision = (conn.execute(select(func.max(q.c.revision)).where(q.c.idempotency_key == key))
+                .scalar() or 0) + 1
+    labels = effective_labels(t.labels, human_labels(conn, [post.id]).get(post.id, {}))
+    v = t.virality or {}
+    virality = Virality(score=float(v.get("score", t.virality_score)),
+                        engagement=int(v.get("engagement", 0)),
+                        engagement_per_hour=float(v.get("engagement_per_hour", t.engagement_per_hour)),
+                        acceleration=float(v.get("acceleration", 0.0)),
+                        baseline_ratio=float(v.get("baseline_ratio", 0.0)), forecast=None)
+    item = build_queue_item(
+        item_id=str(uuid.uuid4()), idempotency_key=key, revision=revision, enqueued_at=now,
+        # the link without the author's handle (stored URLs may name a private person)
+        post=PostView(post.platform, post.post_id, original_link(post.platform, post.post_id),
+                      post.created_at, post.lang,
+                      post.redacted_text, post.author_pseudonym, post.author_followers,
+                      post.redaction_counts or {}),
+        labels=labels,
+        agency=registry.by_id.get(t.agency_id) if t.agency_id else None,
+        virality=virality, priority=priority,
+        case_key=f"c:{post.case_id}" if post.case_id is not None else None,
+        provenance=ProvenanceView(post.collector, post.collector_version, post.query,
+                                  post.fetched_at, post.raw_sha256),
+        models=t.models or {},
+        review=review,
+    )
+    # enqueue supersedes the older revisions not yet delivered: a consumer that never pulled
+    # the case gets only its latest state
+    inserted = enqueue(conn, item, post_pk=post.id, case_id=post.case_id, now=now)
+    conn.execute(insert(s.audit_log).values(
+        at=now, actor=actor, action="queue.enqueue", target=f"post:{post.id}",
+        detail={"item_id": item["item_id"] if inserted else None, "idempotency_key": key,
+                "revision": revision, "inserted": inserted,
+                "decision": review.decision if review else None}))
+    if inserted:
+        log.info("queued revision %s of %s (%s)", revision, key, review.decision if review else "escalated")
+    return item["item_id"] if inserted else None
+
+
 def escalate(engine: Engine, registry: Registry, post_pk: int, user_id: int, actor: str,
              *, now: datetime) -> Escalation:
-    p, c, q = s.posts, s.cases, s.queue_items
+    """Queue the post's case, unless it is queued already; a dismissed case is reopened."""
+    p, c = s.posts, s.cases
     with engine.begin() as conn:
         t = _triage_row(conn, post_pk)
         post = conn.execute(select(p).where(p.c.id == post_pk)).one()
-        existing = None
-        if post.case_id is not None:
-            existing = conn.execute(select(q.c.item_id).where(
-                q.c.case_id == post.case_id, q.c.status != "superseded").limit(1)).scalar()
-        else:
-            existing = conn.execute(select(q.c.item_id).where(
-                q.c.post_pk == post_pk, q.c.status != "superseded").limit(1)).scalar()
+        latest = _latest_item(conn, post)
+        queued = latest is not None and latest.status != "superseded" and latest.decision is None
         _review(conn, post_pk, user_id, actor, now, "escalate", None, None,
-                {"already_queued": existing is not None})
-        if existing is not None:
-            return Escalation(False, existing)
+                {"already_queued": queued, "reopened": latest is not None and latest.decision is not None})
+        if queued:
+            return Escalation(False, latest.item_id)
         lead_pk = None
         if post.case_id is not None:
             lead_pk = conn.execute(select(c.c.lead_post_pk).where(c.c.id == post.case_id)).scalar()
         lead = conn.execute(select(p.c.platform, p.c.post_id).where(p.c.id == (lead_pk or post_pk))).one()
-        key = f"{lead.platform}:{lead.post_id}"
-        revision = (conn.execute(select(func.max(q.c.revision)).where(q.c.idempotency_key == key))
-                    .scalar() or 0) + 1
-        labels = effective_labels(t.labels, human_labels(conn, [post_pk]).get(post_pk, {}))
-        v = t.virality or {}
-        virality = Virality(score=float(v.get("score", t.virality_score)),
-                            engagement=int(v.get("engagement", 0)),
-                            engagement_per_hour=float(v.get("engagement_per_hour", t.engagement_per_hour)),
-                            acceleration=float(v.get("acceleration", 0.0)),
-                            baseline_ratio=float(v.get("baseline_ratio", 0.0)), forecast=None)
+        key = latest.idempotency_key if latest is not None else f"{lead.platform}:{lead.post_id}"
         priority = Priority(t.priority_score, t.tier, (*t.reasons, ESCALATION_REASON))
-        item_id = str(uuid.uuid4())
-        item = build_queue_item(
-            item_id=item_id, idempotency_key=key, revision=revision, enqueued_at=now,
-            # the link without the author's handle (stored URLs may name a private person)
-            post=PostView(post.platform, post.post_id, original_link(post.platform, post.post_id),
-                          post.created_at, post.lang,
-                          post.redacted_text, post.author_pseudonym, post.author_followers,
-                          post.redaction_counts or {}),
-            labels=labels,
-            agency=registry.by_id.get(t.agency_id) if t.agency_id else None,
-            virality=virality, priority=priority,
-            case_key=f"c:{post.case_id}" if post.case_id is not None else None,
-            provenance=ProvenanceView(post.collector, post.collector_version, post.query,
-                                      post.fetched_at, post.raw_sha256),
-            models=t.models or {},
-        )
-        inserted = insert_ignore_count(conn, q, ["idempotency_key", "revision"], {
-            "item_id": item_id, "idempotency_key": key, "revision": revision,
-            "case_id": post.case_id, "post_pk": post_pk, "tier": t.tier,
-            "priority_score": t.priority_score, "payload": item, "enqueued_at": now,
-            "status": "ready", "attempts": 0, "available_at": now,
-        })
-        conn.execute(insert(s.audit_log).values(
-            at=now, actor=actor, action="queue.enqueue", target=f"post:{post_pk}",
-            detail={"item_id": item_id if inserted else None, "idempotency_key": key,
-                    "revision": revision, "inserted": bool(inserted)}))
-    if inserted:
-        log.info("escalated post %s to the queue (revision %s)", post_pk, revision)
-    return Escalation(bool(inserted), item_id if inserted else None)
+        item_id = _enqueue_revision(conn, registry, post, t, key, actor, now, priority=priority)
+    return Escalation(item_id is not None, item_id)
 
 
 FIELD_NAMES = {"kind": "Jenis", "substance": "Substansi", "maladministration": "Maladministrasi"}

@@ -81,8 +81,10 @@ def status_expression() -> ColumnElement[str]:
     """baru / ditinjau / diteruskan / ditangani / ditolak for the post row `p`."""
     decision = (select(r.c.action).where(r.c.post_pk == p.c.id, r.c.action.in_(("escalate", "dismiss")))
                 .order_by(r.c.at.desc(), r.c.id.desc()).limit(1).scalar_subquery())
-    acked = exists().where(q.c.case_id == p.c.case_id, q.c.status == "acked")
-    queued = exists().where(q.c.case_id == p.c.case_id, q.c.status != "superseded")
+    # a revision that carries a dismissal is the queue being told to close the case, not a
+    # forwarded complaint: it makes no post "diteruskan" or "ditangani"
+    acked = exists().where(q.c.case_id == p.c.case_id, q.c.status == "acked", q.c.decision.is_(None))
+    queued = exists().where(q.c.case_id == p.c.case_id, q.c.status != "superseded", q.c.decision.is_(None))
     reviewed = exists().where(r.c.post_pk == p.c.id)
     return case(
         (decision == "dismiss", "ditolak"),
@@ -98,13 +100,15 @@ def status_condition(value: str, status: ColumnElement[str]) -> Any:
     """`status == value`, led by a necessary condition the database can check from an index
     (IN a small set of reviewed or queued posts) before it evaluates the CASE."""
     reviewed = select(r.c.post_pk)
-    queued = select(q.c.case_id).where(q.c.status != "superseded", q.c.case_id.is_not(None))
+    queued = select(q.c.case_id).where(q.c.status != "superseded", q.c.case_id.is_not(None),
+                                       q.c.decision.is_(None))
     if value == "baru":  # the exact condition, without the CASE
         return and_(tr.c.post_pk.not_in(reviewed), or_(p.c.case_id.is_(None), p.c.case_id.not_in(queued)))
     first = {
         "ditinjau": tr.c.post_pk.in_(reviewed),
         "ditolak": tr.c.post_pk.in_(select(r.c.post_pk).where(r.c.action == "dismiss")),
-        "ditangani": p.c.case_id.in_(select(q.c.case_id).where(q.c.status == "acked")),
+        "ditangani": p.c.case_id.in_(select(q.c.case_id).where(q.c.status == "acked",
+                                                               q.c.decision.is_(None))),
         "diteruskan": or_(p.c.case_id.in_(queued),
                           tr.c.post_pk.in_(select(r.c.post_pk).where(r.c.action == "escalate"))),
     }[value]
@@ -280,7 +284,7 @@ def review_history(conn: Connection, post_pk: int) -> list[dict[str, Any]]:
 def queue_items_of(conn: Connection, case_id: int | None, post_pk: int) -> list[dict[str, Any]]:
     where = q.c.case_id == case_id if case_id is not None else q.c.post_pk == post_pk
     query = (select(q.c.item_id, q.c.idempotency_key, q.c.revision, q.c.status, q.c.tier,
-                    q.c.enqueued_at, q.c.acked_at).where(where).order_by(q.c.revision))
+                    q.c.enqueued_at, q.c.acked_at, q.c.decision).where(where).order_by(q.c.revision))
     return [dict(row._mapping) for row in conn.execute(query)]
 
 

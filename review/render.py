@@ -39,6 +39,16 @@ SECURITY_HEADERS = {
 }
 
 
+
+# queue item states (pipelines.queue.STATUSES) as humas staff read them
+QUEUE_STATUS = {
+    "ready": "menunggu diambil sistem antrean",
+    "leased": "sedang diambil sistem antrean",
+    "acked": "diterima sistem antrean",
+    "dead": "gagal dikirim (ditangani operator)",
+    "superseded": "digantikan revisi yang lebih baru",
+}
+
 def secure(response: Any) -> Any:
     for name, value in SECURITY_HEADERS.items():
         response.headers[name] = value
@@ -128,7 +138,7 @@ class Pages:
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.filters.update(label=display, wib=wib, durasi=duration, persen=percent, angka=number)
-        self.env.globals.update(sorot=highlight, urlencode=urlencode)
+        self.env.globals.update(sorot=highlight, urlencode=urlencode, status_antrean=QUEUE_STATUS)
 
     def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("viewer", None)

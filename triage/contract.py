@@ -57,6 +57,17 @@ class PostView:
 
 
 @dataclass(frozen=True, slots=True)
+class ReviewView:
+    """A person's decision on the case that consumers must follow (contract field `review`).
+
+    Only the reason's code goes out: the free text a reviewer adds may name people."""
+
+    decision: str  # "dismissed"
+    reason: str  # a code of review.actions.DISMISS_REASONS
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ProvenanceView:
     collector: str
     collector_version: str
@@ -79,11 +90,12 @@ def build_queue_item(
     case_key: str | None,
     provenance: ProvenanceView,
     models: Mapping[str, str],
+    review: ReviewView | None = None,
 ) -> dict[str, Any]:
-    """One queue item as a JSON-ready dict."""
+    """One queue item as a JSON-ready dict (`review` only on a revision that carries a decision)."""
     substance = labels.substance
     mal = labels.maladministration
-    return {
+    item = {
         "schema": SCHEMA_ID,
         "item_id": item_id,
         "idempotency_key": idempotency_key,
@@ -138,3 +150,6 @@ def build_queue_item(
         },
         "redaction": {"policy": REDACTION_POLICY, "entities": dict(post.redaction_counts)},
     }
+    if review is not None:
+        item["review"] = {"decision": review.decision, "reason": review.reason, "at": format_time(review.at)}
+    return item

@@ -214,6 +214,7 @@ queue_items = Table(
     Column("consumer", String(64)),
     Column("acked_at", Time),
     Column("last_error", Text),
+    Column("decision", String(16)),  # "dismissed": the revision telling consumers a person dismissed it
     UniqueConstraint("idempotency_key", "revision"),
     Index("ix_queue_items_ready", "status", "available_at", "priority_score"),
 )

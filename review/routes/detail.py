@@ -35,6 +35,8 @@ DONE = {
     "teruskan": "Aduan diteruskan ke antrean pengaduan.",
     "sudah_antre": "Kasus ini sudah ada di antrean pengaduan; keputusan Anda tercatat.",
     "tolak": "Unggahan ditolak; alasannya tercatat.",
+    "tolak_antre": "Unggahan ditolak; alasannya tercatat dan sistem antrean pengaduan diberi tahu "
+                   "bahwa kasus ini ditutup.",
     "tugaskan": "Unggahan ditugaskan.",
     "catatan": "Catatan tersimpan.",
 }
@@ -159,9 +161,11 @@ def escalate(post_id: str, request: Request, form: CheckedForm) -> Response:
 
 @router.post("/posts/{post_id}/tolak")
 def dismiss(post_id: str, request: Request, form: CheckedForm) -> Response:
-    return _act(request, post_id, form, lambda st, who, pk: actions.dismiss(
-        st.ctx.engine, pk, who.user.id, who.name, form.get("alasan"), form.get("keterangan"),
-        now=st.ctx.clock()), "tolak")
+    def run(st: ReviewState, who: Viewer, pk: int) -> str:
+        retracted = actions.dismiss(st.ctx.engine, st.ctx.registry, pk, who.user.id, who.name,
+                                    form.get("alasan"), form.get("keterangan"), now=st.ctx.clock())
+        return "tolak_antre" if retracted else "tolak"
+    return _act(request, post_id, form, run, "tolak")
 
 
 @router.post("/posts/{post_id}/tugaskan")

@@ -385,3 +385,48 @@ def test_the_consumer_documentation_names_every_field() -> None:
     walk(schema)
     missing = sorted(n for n in names if not re.search(rf"`[^`\n]*\b{re.escape(n)}\b[^`\n]*`", doc))
     assert not missing, f"docs/queue-contract.md does not document: {missing}"
+
+
+def test_a_dismissed_case_is_retracted_not_escalated_again_and_reopened_by_a_person(
+        qdb_url: str, tmp_path: Path) -> None:
+    from pipelines.users import create_user
+    from review import actions
+    from tests.review.factory import FAST_HASHER
+
+    clock = FrozenClock(NOW)
+    ctx = make_ctx(qdb_url, tmp_path, clock, '[queue.policy]\nmax_tier = "P4"\n')
+    text = POSTS["dukcapil"]
+    _import(ctx, tmp_path, [_post("100", text, NOW - timedelta(hours=1), "warga01")], "first")
+    _run(ctx)
+    user = create_user(ctx.engine, "rina", "peninjau", "kata-sandi-uji-123", now=clock(), hasher=FAST_HASHER)
+    with ctx.engine.connect() as conn:
+        pk = conn.execute(select(s.posts.c.id).where(s.posts.c.post_id == "100")).scalar()
+
+    # Staff dismiss the post the item shows: consumers get a revision that says so.
+    assert actions.dismiss(ctx.engine, ctx.registry, pk, user.id, user.name, "bukan_aduan",
+                           "akun [USERNAME] iseng", now=clock())
+    queued = _queued(ctx)
+    dismissal = queued["100@2"]
+    assert queued["100@1"]["_status"] == "superseded" and dismissal.pop("_status") == "ready"
+    assert dismissal["idempotency_key"] == "x:100"
+    assert dismissal["review"] == {"decision": "dismissed", "reason": "bukan_aduan",
+                                   "at": dismissal["enqueued_at"]}
+    assert "iseng" not in json.dumps(dismissal)  # the reviewer's remark stays inside Pantau
+    assert_valid(dismissal)
+    # a second dismissal of the same post adds nothing
+    assert not actions.dismiss(ctx.engine, ctx.registry, pk, user.id, user.name, "spam", "", now=clock())
+    assert set(_queued(ctx)) == {"100@1", "100@2"}
+
+    # The case escalates by itself (4-day-old copy): a dismissed case is not re-sent.
+    clock.advance(minutes=30)
+    _import(ctx, tmp_path, [_post("101", text, NOW - timedelta(days=4), "warga02")], "second")
+    _run(ctx)
+    assert set(_queued(ctx)) == {"100@1", "100@2"}
+
+    # A person forwards it again: the next revision reopens it, without `review`.
+    assert actions.escalate(ctx.engine, ctx.registry, pk, user.id, user.name, now=clock()).enqueued
+    reopened = _queued(ctx)["100@3"]
+    assert "review" not in reopened and reopened["idempotency_key"] == "x:100"
+    (delivered,) = queue.claim(ctx.engine, "lapor", 10, 60, now=clock())
+    assert delivered.item["revision"] == 3
+    ctx.close()

@@ -275,6 +275,31 @@ def test_escalation_continues_the_revisions_of_the_key(client_for, ctx) -> None:
     assert sorted(r["revision"] for r in rows(ctx, s.queue_items)) == [1, 2]
 
 
+def test_dismissing_the_queued_post_tells_the_queue_and_a_copy_does_not(client_for, ctx) -> None:  # noqa: ANN001
+    lead = add_post(ctx.engine, text="pungli di loket samsat 200rb", now=ctx.clock(), tier="P1",
+                    priority=0.9, maladministration="permintaan_imbalan", substance="pajak")
+    case_id = rows(ctx, s.posts)[0]["case_id"]
+    copy = add_post(ctx.engine, text="pungli di loket samsat 200rb!", now=ctx.clock(), case_id=case_id)
+    client, token = client_for("rina")
+    client.post(f"/posts/{lead}/teruskan", data={"csrf_token": token})
+    duplicate = client.post(f"/posts/{copy}/tolak", data={"csrf_token": token, "alasan": "duplikat"})
+    assert "alasannya tercatat." in duplicate.text and len(rows(ctx, s.queue_items)) == 1
+    closed = client.post(f"/posts/{lead}/tolak", data={"csrf_token": token, "alasan": "sudah_ditangani",
+                                                       "keterangan": "sudah dibalas via DM"})
+    assert "diberi tahu bahwa kasus ini ditutup" in closed.text
+    first, second = sorted(rows(ctx, s.queue_items), key=lambda r: r["revision"])
+    assert (first["status"], second["status"], second["decision"]) == ("superseded", "ready", "dismissed")
+    assert second["payload"]["review"]["reason"] == "sudah_ditangani"
+    assert "DM" not in json.dumps(second["payload"])
+    jsonschema.validate(second["payload"], SCHEMA)
+    # the copy is no longer "diteruskan": the only live item tells the queue to close the case
+    assert client.get("/?status=diteruskan").text.count('class="baris"') == 0
+    assert client.get("/?status=ditolak").text.count('class="baris"') == 2
+    detail = client.get(f"/posts/{copy}").text
+    assert "revisi 2 (pemberitahuan: kasus ditolak) · menunggu diambil sistem antrean" in detail
+    assert "revisi 1 · digantikan revisi yang lebih baru" in detail
+
+
 def test_dismiss_assign_and_note(client_for, ctx) -> None:  # noqa: ANN001
     pk = add_post(ctx.engine, text="promo pulsa murah", now=ctx.clock(), kind="lainnya")
     client, token = client_for("rina")

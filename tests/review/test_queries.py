@@ -19,7 +19,7 @@ def test_inbox_status_filters_and_keyset_pages(app_ctx) -> None:  # noqa: ANN001
            for i in range(7)]  # equal scores: the post key breaks ties
     odd = add_post(engine, text="100% pungli_loket", now=now, priority=0.9, agency_id=None,
                    age=timedelta(days=5))
-    actions.dismiss(engine, pks[0], user.id, user.name, "spam", "", now=now)
+    actions.dismiss(engine, app_ctx.registry, pks[0], user.id, user.name, "spam", "", now=now)
     actions.note(engine, pks[1], user.id, user.name, "cek", now=now)
     result = actions.escalate(engine, app_ctx.registry, pks[2], user.id, user.name, now=now)
     assert result.enqueued
