@@ -317,7 +317,28 @@ def evaluate_rows(classifier: Classifier, rows: Sequence[dict],
         seen = {label for pair in pairs for label in pair}
         labels_shown = [label for label in LABEL_SETS[name] if label in seen]
         reports[name] = report(name, [g for g, _ in pairs], [q for _, q in pairs], labels_shown)
-    return reports, target_figures(rows, predicted_labels)
+    targets = target_figures(rows, predicted_labels)
+    if registry is not None:
+        targets.update(_substance_by_mention(rows, predicted_labels, registry))
+    return reports, targets
+
+
+def _substance_by_mention(rows: Sequence[dict], predicted: Sequence[dict],
+                          registry: Registry) -> dict[str, float]:
+    """Substance accuracy (gold not none) split by whether the post's own text names an agency:
+    where it names none, the sector must come from the words alone or the collecting query."""
+    tally = {"names_agency": [0, 0], "names_none": [0, 0]}
+    for row, labels in zip(rows, predicted, strict=True):
+        if row["substance"] == "none":
+            continue
+        group = tally["names_agency" if registry.resolve(str(row["text"])) else "names_none"]
+        group[0] += labels["substance"] == row["substance"]
+        group[1] += 1
+    out: dict[str, float] = {}
+    for name, (right, n) in tally.items():
+        out[f"substance_accuracy_{name}"] = round(right / n, 4) if n else 0.0
+        out[f"substance_rows_{name}"] = n
+    return out
 
 
 def compare(rows: Sequence[dict], old: Classifier | None, new: Classifier,

@@ -174,6 +174,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"  kind macro-F1                      {targets['kind_macro_f1']:.3f}  (>= 0.75)")
     print(f"  kind aduan-vs-rest F1              {targets['aduan_vs_rest_f1']:.3f}  (>= 0.85)")
     print(f"  substance accuracy (gold not none) {targets['substance_accuracy_not_none']:.3f}  (>= 0.85)")
+    print(f"    text names an agency             {targets['substance_accuracy_names_agency']:.3f}  "
+          f"(n={targets['substance_rows_names_agency']})")
+    print(f"    text names none                  {targets['substance_accuracy_names_none']:.3f}  "
+          f"(n={targets['substance_rows_names_none']}; a line's \"query\" can name it)")
     print(f"  maladministration macro-F1 (aduan, {targets['maladministration_types_scored']} types "
           f"with >= 5) {targets['maladministration_macro_f1_aduan']:.3f}  (>= 0.45)")
     return 0

@@ -212,6 +212,13 @@ def test_evaluate_command_prints_reports_and_targets(
     assert main(["evaluate", str(labeled), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert set(data["reports"]) == set(MODEL_NAMES) and "kind_macro_f1" in data["targets"]
+    targets = data["targets"]
+    rows = [json.loads(line) for line in labeled.read_text().splitlines()]
+    registry = load_registry(RESOURCES / "agencies.toml")
+    named = sum(1 for r in rows if r["substance"] != "none" and registry.resolve(r["text"]))
+    assert targets["substance_rows_names_agency"] == named > 0
+    assert targets["substance_rows_names_none"] == sum(r["substance"] != "none" for r in rows) - named
+    assert "text names an agency" in out
     assert main(["evaluate", str(tmp_path / "missing.jsonl")]) == 2
     labeled.write_text(json.dumps({"id": "q", "text": "x", "query": 5, "kind": "lainnya",
                                    "substance": "none", "maladministration": "tidak_ada"}) + "\n")
