@@ -236,11 +236,17 @@ def test_invalid_labels_get_indonesian_messages(client_for, ctx) -> None:  # noq
     assert rows(ctx, s.reviews) == []
 
 
-def test_escalation_enqueues_one_contract_item(client_for, ctx) -> None:  # noqa: ANN001
+def _case_of_two(ctx) -> tuple[int, int, int]:  # noqa: ANN001
+    """A P1 pungli post (the case's lead) and a copy in its case: (lead, copy, case id)."""
     lead = add_post(ctx.engine, text="pungli di loket samsat 200rb", now=ctx.clock(), tier="P1",
                     priority=0.9, maladministration="permintaan_imbalan", substance="pajak")
     case_id = rows(ctx, s.posts)[0]["case_id"]
     copy = add_post(ctx.engine, text="pungli di loket samsat 200rb!", now=ctx.clock(), case_id=case_id)
+    return lead, copy, case_id
+
+
+def test_escalation_enqueues_one_contract_item(client_for, ctx) -> None:  # noqa: ANN001
+    lead, copy, case_id = _case_of_two(ctx)
     client, token = client_for("rina")
     client.post(f"/posts/{copy}/label", data={"csrf_token": token, "kind": "aduan", "substance": "pajak",
                                               "maladministration": "penyalahgunaan_wewenang"})
@@ -276,10 +282,7 @@ def test_escalation_continues_the_revisions_of_the_key(client_for, ctx) -> None:
 
 
 def test_dismissing_the_queued_post_tells_the_queue_and_a_copy_does_not(client_for, ctx) -> None:  # noqa: ANN001
-    lead = add_post(ctx.engine, text="pungli di loket samsat 200rb", now=ctx.clock(), tier="P1",
-                    priority=0.9, maladministration="permintaan_imbalan", substance="pajak")
-    case_id = rows(ctx, s.posts)[0]["case_id"]
-    copy = add_post(ctx.engine, text="pungli di loket samsat 200rb!", now=ctx.clock(), case_id=case_id)
+    lead, copy, case_id = _case_of_two(ctx)
     client, token = client_for("rina")
     client.post(f"/posts/{lead}/teruskan", data={"csrf_token": token})
     duplicate = client.post(f"/posts/{copy}/tolak", data={"csrf_token": token, "alasan": "duplikat"})
