@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from triage.errors import PantauError
 
+QUERY_CACHE_SIZE = 4096  # distinct collection queries Registry.query_agency remembers
+
 
 class RegistryError(PantauError):
     """The agency registry has an invalid entry."""
@@ -91,6 +93,7 @@ class Registry:
                 self._by_phrase.setdefault(keyword.lower(), (agency, 1.0))
         self._phrases = _phrase_pattern(self._by_phrase)
         self._handle_re = re.compile(r"@(\w{1,30})")
+        self._query_agencies: dict[str, Agency | None] = {}
 
     def __len__(self) -> int:
         return len(self.agencies)
@@ -110,11 +113,16 @@ class Registry:
         it names none or several (Reddit packs many agencies' names into one search)."""
         if not query:
             return None
+        if query in self._query_agencies:  # a collector repeats a few dozen queries
+            return self._query_agencies[query]
         lowered = query.lower()
         found = {a.id for h in self._handle_re.findall(lowered) if (a := self._by_handle.get(h))}
         if self._phrases is not None:
             found.update(self._by_phrase[phrase][0].id for phrase in self._phrases.findall(lowered))
-        return self.by_id[found.pop()] if len(found) == 1 else None
+        if len(self._query_agencies) >= QUERY_CACHE_SIZE:  # imported files may carry many
+            self._query_agencies.clear()
+        agency = self._query_agencies[query] = self.by_id[found.pop()] if len(found) == 1 else None
+        return agency
 
     def resolve(self, text: str, *, author_handle: str | None = None,
                 query: str | None = None) -> AgencyMatch | None:
