@@ -7,12 +7,13 @@ matching, so triage stays free of I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from triage.errors import PantauError
 
-QUERY_CACHE_SIZE = 4096  # distinct collection queries Registry.query_agency remembers
+QUERY_CACHE_SIZE = 4096  # distinct collection queries a Registry remembers (query_agency)
 
 
 class RegistryError(PantauError):
@@ -93,7 +94,7 @@ class Registry:
                 self._by_phrase.setdefault(keyword.lower(), (agency, 1.0))
         self._phrases = _phrase_pattern(self._by_phrase)
         self._handle_re = re.compile(r"@(\w{1,30})")
-        self._query_agencies: dict[str, Agency | None] = {}
+        self.query_agency = lru_cache(maxsize=QUERY_CACHE_SIZE)(self._query_agency)
 
     def __len__(self) -> int:
         return len(self.agencies)
@@ -108,21 +109,25 @@ class Registry:
             return None
         return self._by_handle.get(handle.lower().lstrip("@"))
 
-    def query_agency(self, query: str | None) -> Agency | None:
+    def _query_agency(self, query: str | None) -> Agency | None:
         """The one agency a collection query names (its @handles, aliases or keywords); None when
-        it names none or several (Reddit packs many agencies' names into one search)."""
+        it names none or several (Reddit packs many agencies' names into one search). Cached per
+        instance as `query_agency`: a collector repeats a few dozen queries."""
         if not query:
             return None
-        if query in self._query_agencies:  # a collector repeats a few dozen queries
-            return self._query_agencies[query]
-        lowered = query.lower()
-        found = {a.id for h in self._handle_re.findall(lowered) if (a := self._by_handle.get(h))}
+        found = {agency.id for agency, _, _ in self._mentions(query.lower())}
+        return self.by_id[found.pop()] if len(found) == 1 else None
+
+    def _mentions(self, lowered: str) -> Iterator[tuple[Agency, float, str]]:
+        """Every agency named in lowercase text: (agency, weight, the @handle or phrase)."""
+        for handle in self._handle_re.findall(lowered):
+            agency = self._by_handle.get(handle)
+            if agency is not None:
+                yield agency, 3.0, "@" + handle
         if self._phrases is not None:
-            found.update(self._by_phrase[phrase][0].id for phrase in self._phrases.findall(lowered))
-        if len(self._query_agencies) >= QUERY_CACHE_SIZE:  # imported files may carry many
-            self._query_agencies.clear()
-        agency = self._query_agencies[query] = self.by_id[found.pop()] if len(found) == 1 else None
-        return agency
+            for phrase in self._phrases.findall(lowered):
+                agency, weight = self._by_phrase[phrase]
+                yield agency, weight, phrase
 
     def resolve(self, text: str, *, author_handle: str | None = None,
                 query: str | None = None) -> AgencyMatch | None:
@@ -130,17 +135,9 @@ class Registry:
         the post's author; failing all of these, the agency of the query that collected it."""
         scores: dict[str, float] = {}
         matched: dict[str, list[str]] = {}
-        lowered = text.lower()
-        for handle in self._handle_re.findall(lowered):
-            agency = self._by_handle.get(handle)
-            if agency is not None:
-                scores[agency.id] = scores.get(agency.id, 0.0) + 3.0
-                matched.setdefault(agency.id, []).append("@" + handle)
-        if self._phrases is not None:
-            for phrase in self._phrases.findall(lowered):
-                agency, weight = self._by_phrase[phrase]
-                scores[agency.id] = scores.get(agency.id, 0.0) + weight
-                matched.setdefault(agency.id, []).append(phrase)
+        for agency, weight, term in self._mentions(text.lower()):
+            scores[agency.id] = scores.get(agency.id, 0.0) + weight
+            matched.setdefault(agency.id, []).append(term)
         own = self.agency_of_handle(author_handle)
         if own is not None and own.id not in scores:
             scores[own.id] = 0.5  # an agency's own post is about the agency
