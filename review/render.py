@@ -38,8 +38,6 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 
-
-
 # queue item states (pipelines.queue.STATUSES) as humas staff read them
 QUEUE_STATUS = {
     "ready": "menunggu diambil sistem antrean",
@@ -48,6 +46,7 @@ QUEUE_STATUS = {
     "dead": "gagal dikirim (ditangani operator)",
     "superseded": "digantikan revisi yang lebih baru",
 }
+
 
 def secure(response: Any) -> Any:
     for name, value in SECURITY_HEADERS.items():

@@ -303,6 +303,15 @@ def test_dismissing_the_queued_post_tells_the_queue_and_a_copy_does_not(client_f
     assert "revisi 1 · digantikan revisi yang lebih baru" in detail
 
 
+def test_the_contract_lists_every_dismissal_reason_and_queue_state() -> None:
+    from pipelines.queue import STATUSES
+    from review.actions import DISMISS_REASONS
+    from review.render import QUEUE_STATUS
+
+    assert SCHEMA["properties"]["review"]["properties"]["reason"]["enum"] == list(DISMISS_REASONS)
+    assert set(QUEUE_STATUS) == set(STATUSES)
+
+
 def test_dismiss_assign_and_note(client_for, ctx) -> None:  # noqa: ANN001
     pk = add_post(ctx.engine, text="promo pulsa murah", now=ctx.clock(), kind="lainnya")
     client, token = client_for("rina")
